@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"time"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,6 +30,12 @@ func FuzzLoad(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		os.WriteFile(fmt.Sprintf("/tmp/fuzzcur-%d", os.Getpid()), data, 0o644)
+		tm := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			os.WriteFile(fmt.Sprintf("/tmp/fuzzstack-%d", os.Getpid()), buf[:n], 0o644)
+		})
+		defer tm.Stop()
 		path := filepath.Join(t.TempDir(), "junction.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)

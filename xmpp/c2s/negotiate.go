@@ -178,6 +178,9 @@ func (c *Conn) saslConfig() *sasl.Config {
 		Store:  c.srv.cfg.Credentials(c.host),
 		TLS:    c.tls,
 		Secret: c.srv.cfg.SASLSecret,
+		// See sasl.Config.TolerateYFlag: strictness here would lock out
+		// every slixmpp-based client (Poezio among them) on TLS 1.3.
+		TolerateYFlag: true,
 	}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		cs := tc.ConnectionState()

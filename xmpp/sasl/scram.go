@@ -94,7 +94,7 @@ func (n *Negotiation) scramClientFirst(ctx context.Context, in []byte) ([]byte, 
 		if cbName != "" {
 			return nil, false, malformed("channel binding needs a -PLUS mechanism")
 		}
-		if flag == "y" && len(n.cfg.Binding.Types()) > 0 {
+		if flag == "y" && len(n.cfg.Binding.Types()) > 0 && !n.cfg.TolerateYFlag {
 			return nil, false, &Error{Condition: condNotAuthorized, Text: "channel binding downgrade", Err: errDowngrade}
 		}
 	}

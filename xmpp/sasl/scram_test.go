@@ -257,14 +257,16 @@ func TestChannelBindingDowngrade(t *testing.T) {
 		name          string
 		serverBinding ChannelBinding
 		clientBinding ChannelBinding
+		tolerateY     bool
 		wantCond      string
 	}{
 		{name: "y while server offers PLUS", serverBinding: binding, clientBinding: binding, wantCond: condNotAuthorized},
+		{name: "y while server offers PLUS, tolerated", serverBinding: binding, clientBinding: binding, tolerateY: true},
 		{name: "y while server has no binding", clientBinding: binding},
 		{name: "n while server offers PLUS", serverBinding: binding},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &Config{Store: store, Secret: testSecret, TLS: true, Binding: tc.serverBinding}
+			cfg := &Config{Store: store, Secret: testSecret, TLS: true, Binding: tc.serverBinding, TolerateYFlag: tc.tolerateY}
 			_, err := exchange(t, cfg, "SCRAM-SHA-256", NewClient("SCRAM-SHA-256", "juliet", "pencil", tc.clientBinding))
 			checkCondition(t, err, tc.wantCond)
 		})

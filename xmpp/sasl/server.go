@@ -56,6 +56,14 @@ type Config struct {
 	// Iterations is the iteration count of fake keys, default
 	// DefaultIterations. Set it to the count the store's real keys use.
 	Iterations int
+	// TolerateYFlag accepts a SCRAM gs2 flag 'y' ("I support channel
+	// binding but think you do not") even though binding is offered. RFC 5802
+	// calls that a downgrade, but with XEP-0440 a client that supports only
+	// other binding types (slixmpp 1.8 and the clients built on it know only
+	// tls-unique, which TLS 1.3 lacks) sends 'y' in good faith; accepting it
+	// gives that client exactly the protection of 'n', while clients that
+	// can bind still send 'p' and are bound.
+	TolerateYFlag bool
 
 	// serverNonce, when set, replaces the random server nonce; tests use it
 	// to replay the RFC exchanges.
@@ -127,8 +135,8 @@ const (
 	stateOver                                // succeeded or failed
 )
 
-// Negotiation is one authentication exchange. It is single-use and not safe
-// for concurrent use.
+// Negotiation is one authentication exchange, made by Config.Start. It is
+// single-use and not safe for concurrent use.
 type Negotiation struct {
 	cfg       Config
 	mech      mechanism

@@ -93,7 +93,8 @@ func foldSpace(s string) string {
 }
 
 // diffNodes describes the first difference between a and b, or returns ""
-// if they are equal. With fold, attribute values are compared after foldSpace.
+// if they are equal. With fold, attribute values and namespaces (which come
+// from attribute values) are compared after foldSpace.
 func diffNodes(a, b *Node, fold bool) string {
 	return diffAt("/", a, b, fold)
 }
@@ -106,7 +107,11 @@ func diffAt(path string, a, b *Node, fold bool) string {
 		return fmt.Sprintf("%s: got %v, want %v", path, a, b)
 	}
 	path += a.Name.Local
-	if a.Name != b.Name {
+	an, bn := a.Name, b.Name
+	if fold {
+		an.Space, bn.Space = foldSpace(an.Space), foldSpace(bn.Space)
+	}
+	if an != bn {
 		return fmt.Sprintf("%s: got name %+v, want %+v", path, a.Name, b.Name)
 	}
 	if len(a.Attrs) != len(b.Attrs) {
@@ -116,6 +121,7 @@ func diffAt(path string, a, b *Node, fold bool) string {
 		x, y := a.Attrs[i], b.Attrs[i]
 		if fold {
 			x.Value, y.Value = foldSpace(x.Value), foldSpace(y.Value)
+			x.Name.Space, y.Name.Space = foldSpace(x.Name.Space), foldSpace(y.Name.Space)
 		}
 		if x != y {
 			return fmt.Sprintf("%s: got attribute %+v, want %+v", path, a.Attrs[i], b.Attrs[i])
