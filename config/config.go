@@ -7,6 +7,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func Load(path string) (*Config, error) {
 func load(path string, data []byte, env bool) (*Config, error) {
 	l := &loader{
 		file:   path,
-		lines:  map[string]int{},
+		lines:  map[string]pos{},
 		env:    map[string]string{},
 		failed: map[string]bool{},
 	}
@@ -138,8 +139,10 @@ func load(path string, data []byte, env bool) (*Config, error) {
 			return nil, err // not YAML: nothing else can be said
 		}
 		if clean != nil {
-			if err := v.MergeConfig(bytes.NewReader(clean)); err != nil {
-				l.add(&FieldError{File: path, Msg: err.Error()})
+			// The checks above catch nearly everything viper's own YAML
+			// decoding refuses; report its error only if they found nothing.
+			if err := v.MergeConfig(bytes.NewReader(clean)); err != nil && len(l.errs) == 0 {
+				l.add(&FieldError{File: path, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "While parsing config: yaml: ")})
 			}
 		}
 	}
@@ -216,16 +219,21 @@ func (c *Config) Validate() error {
 // problem found on the way.
 type loader struct {
 	file   string
-	lines  map[string]int    // key path (c2s.listen, hosts[1].domain) → line in file
+	lines  map[string]pos    // key path (c2s.listen, hosts[1].domain) → where in the file
 	env    map[string]string // key path → the environment variable that set it
 	failed map[string]bool   // keys whose value could not be decoded
 	errs   []*FieldError
 }
 
+// pos is a position in the configuration file.
+type pos struct{ line, col int }
+
 // add records fe, filling in where its key came from.
 func (l *loader) add(fe *FieldError) {
 	if fe.Key != "" && fe.File == "" && fe.Env == "" {
-		fe.File, fe.Line, fe.Env = l.origin(fe.Key)
+		var p pos
+		fe.File, p, fe.Env = l.origin(fe.Key)
+		fe.Line, fe.col = p.line, p.col
 	}
 	l.errs = append(l.errs, fe)
 }
@@ -241,18 +249,20 @@ func (l *loader) fail(key, format string, args ...any) {
 // variable, a line in the file, or neither (a default). A key inside a list
 // item that the file does not spell out (a missing domain) is placed at the
 // item or the list.
-func (l *loader) origin(key string) (file string, line int, env string) {
-	for k := key; ; {
+func (l *loader) origin(key string) (file string, p pos, env string) {
+	// The environment wins over the file, also for a whole list.
+	for k := key; k != ""; k = parentKey(k) {
 		if name, ok := l.env[k]; ok {
-			return "", 0, name
+			return "", pos{}, name
 		}
-		if n, ok := l.lines[k]; ok {
-			return l.file, n, ""
+	}
+	for k := key; ; k = parentKey(k) {
+		if p, ok := l.lines[k]; ok {
+			return l.file, p, ""
 		}
 		if !strings.Contains(k, "[") {
-			return "", 0, ""
+			return "", pos{}, ""
 		}
-		k = parentKey(k)
 	}
 }
 
@@ -276,14 +286,14 @@ func parentKey(key string) string {
 	return key[:i]
 }
 
-// err returns all recorded problems sorted by line (those not from the
-// file last, in the order found), or nil.
+// err returns all recorded problems sorted by position in the file (those
+// not from the file last, in the order found), or nil.
 func (l *loader) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(l.errs, func(a, b *FieldError) int {
-		return sortLine(a) - sortLine(b)
+		return cmp.Or(cmp.Compare(sortLine(a), sortLine(b)), cmp.Compare(a.col, b.col))
 	})
 	errs := make([]error, len(l.errs))
 	for i, fe := range l.errs {

@@ -86,14 +86,15 @@ func TestDefaultIgnoresEnv(t *testing.T) {
 // TestDefaultsDocumented checks that defaults.yaml, which users read as the
 // example configuration, sets every key and has a comment naming it above.
 func TestDefaultsDocumented(t *testing.T) {
-	l := &loader{file: "defaults.yaml", lines: map[string]int{}, env: map[string]string{}, failed: map[string]bool{}}
+	l := &loader{file: "defaults.yaml", lines: map[string]pos{}, env: map[string]string{}, failed: map[string]bool{}}
 	if _, err := l.checkFile(DefaultsYAML(), schemaOf(configType)); err != nil || len(l.errs) > 0 {
 		t.Fatalf("defaults.yaml: got %v %v, want no problems", err, l.errs)
 	}
 	lines := strings.Split(string(DefaultsYAML()), "\n")
 	keys := append(schemaOf(configType).leafKeys(""), "hosts", "hosts[0].domain", "tls", "c2s", "store", "metrics", "log")
 	for _, key := range keys {
-		n, ok := l.lines[key]
+		p, ok := l.lines[key]
+		n := p.line
 		if !ok {
 			t.Errorf("defaults.yaml: got no %s, want every key set", key)
 			continue
@@ -251,7 +252,7 @@ func TestLoadEmptyFile(t *testing.T) {
 }
 
 func TestEnvOverrides(t *testing.T) {
-	const file = "log:\n  level: warn\nc2s:\n  max_stanza_bytes: 10\n"
+	const file = "log:\n  level: warn\nc2s:\n  max_stanza_bytes: 10\nhosts:\n  - domain: a.example\n  - domain: b.example\n"
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
@@ -342,6 +343,16 @@ func TestEnvOverrides(t *testing.T) {
 			name:    "no hosts",
 			env:     map[string]string{"JUNCTION_HOSTS": " ", "JUNCTION_C2S_MAX_STANZA_BYTES": "65536"},
 			wantErr: "hosts (JUNCTION_HOSTS): at least one host is required",
+		},
+		{
+			name:  "file hosts",
+			env:   map[string]string{"JUNCTION_C2S_MAX_STANZA_BYTES": "65536"},
+			check: func(c *Config) (any, any) { return c.Hosts, []Host{{"a.example"}, {"b.example"}} },
+		},
+		{
+			name:    "env hosts replace file hosts",
+			env:     map[string]string{"JUNCTION_HOSTS": "x.example,X.example", "JUNCTION_C2S_MAX_STANZA_BYTES": "65536"},
+			wantErr: `hosts[1].domain (JUNCTION_HOSTS): duplicate host "X.example"`,
 		},
 		{
 			name:    "duplicate hosts",

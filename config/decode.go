@@ -146,7 +146,7 @@ func (l *loader) checkFile(data []byte, sc *schema) ([]byte, error) {
 	}
 	var next yaml.Node
 	if err := dec.Decode(&next); err == nil {
-		return nil, &FieldError{File: l.file, Line: next.Line, Msg: "only one YAML document is allowed"}
+		return nil, &FieldError{File: l.file, Line: next.Line, col: next.Column, Msg: "only one YAML document is allowed"}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, l.yamlError(err)
 	}
@@ -199,18 +199,21 @@ func (l *loader) checkSection(n *yaml.Node, sc *schema, prefix string) bool {
 	if n.Kind != yaml.MappingNode {
 		msg := fmt.Sprintf("must be a mapping of keys (%s), got %s", oneOf(sc.names()), describeNode(n))
 		if prefix == "" {
-			l.add(&FieldError{File: l.file, Line: n.Line, Msg: "the top level " + msg})
+			l.add(&FieldError{File: l.file, Line: n.Line, col: n.Column, Msg: "the top level " + msg})
 			return false
 		}
 		l.fail(prefix, "%s", msg)
 		return false
 	}
 	seen := map[string]int{}
-	kept := n.Content[:0]
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), n.Content[i+1]
+	// Build the kept pairs in a new slice: through an alias, a nested
+	// check may reach and rewrite this very mapping.
+	content := n.Content
+	kept := make([]*yaml.Node, 0, len(content))
+	for i := 0; i+1 < len(content); i += 2 {
+		k, v := resolve(content[i]), content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			l.add(&FieldError{Key: prefix, File: l.file, Line: k.Line, Msg: "keys must be plain names, got " + describeNode(k)})
+			l.add(&FieldError{Key: prefix, File: l.file, Line: k.Line, col: k.Column, Msg: "keys must be plain names, got " + describeNode(k)})
 			continue
 		}
 		name := k.Value
@@ -219,12 +222,12 @@ func (l *loader) checkSection(n *yaml.Node, sc *schema, prefix string) bool {
 		}
 		key := joinKey(prefix, name)
 		if first, ok := seen[k.Value]; ok {
-			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, Msg: fmt.Sprintf("duplicate key (first at line %d)", first)})
+			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, col: k.Column, Msg: fmt.Sprintf("duplicate key (first at line %d)", first)})
 			continue
 		}
 		seen[k.Value] = k.Line
 		if k.ShortTag() == "!!merge" {
-			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, Msg: "merge keys are not supported; write the keys out"})
+			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, col: k.Column, Msg: "merge keys are not supported; write the keys out"})
 			continue
 		}
 		f, ok := sc.field(k.Value)
@@ -233,10 +236,10 @@ func (l *loader) checkSection(n *yaml.Node, sc *schema, prefix string) bool {
 			if strings.Contains(k.Value, ".") {
 				msg += " (write nested keys indented under their section, not with dots)"
 			}
-			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, Msg: msg})
+			l.add(&FieldError{Key: key, File: l.file, Line: k.Line, col: k.Column, Msg: msg})
 			continue
 		}
-		l.lines[key] = k.Line
+		l.lines[key] = pos{k.Line, k.Column}
 		switch f.kind {
 		case kindSection:
 			if !l.checkSection(v, f.elem, key) {
@@ -247,9 +250,8 @@ func (l *loader) checkSection(n *yaml.Node, sc *schema, prefix string) bool {
 				continue
 			}
 		}
-		kept = append(kept, n.Content[i], v)
+		kept = append(kept, content[i], v)
 	}
-	clear(n.Content[len(kept):])
 	n.Content = kept
 	return true
 }
@@ -264,7 +266,7 @@ func (l *loader) checkList(n *yaml.Node, sc *schema, key string) bool {
 	}
 	for i, item := range n.Content {
 		ik := fmt.Sprintf("%s[%d]", key, i)
-		l.lines[ik] = item.Line
+		l.lines[ik] = pos{item.Line, item.Column}
 		if isNull(resolve(item)) {
 			l.fail(ik, "must be a mapping of keys (%s), got no value", oneOf(sc.names()))
 			continue
@@ -374,7 +376,11 @@ func (l *loader) decodeList(fv reflect.Value, sc *schema, key string, val any) {
 		e := reflect.New(fv.Type().Elem())
 		if m, ok := item.(map[string]any); ok {
 			l.decodeStruct(e.Interface(), sc, ik, func(k string) any {
-				return m[strings.TrimPrefix(k, ik+".")]
+				v, ok := m[strings.TrimPrefix(k, ik+".")]
+				if !ok {
+					return absent{}
+				}
+				return v
 			})
 		} else if !l.isFailed(ik) {
 			l.fail(ik, "must be a mapping of keys (%s), got %s", oneOf(sc.names()), describeValue(item))
@@ -384,13 +390,17 @@ func (l *loader) decodeList(fv reflect.Value, sc *schema, key string, val any) {
 	fv.Set(s)
 }
 
+// absent is the value of a key a list item leaves out; it keeps its zero
+// value, for validation to judge.
+type absent struct{}
+
 // durationHint ends every message about a malformed duration.
 const durationHint = "(use e.g. 30s, 5m)"
 
 // decodeLeaf stores val in fv. A value from the environment is a string
 // and is parsed; one from YAML must already have the right type.
 func (l *loader) decodeLeaf(fv reflect.Value, kind fieldKind, key string, val any) {
-	if l.isFailed(key) {
+	if _, ok := val.(absent); ok || l.isFailed(key) {
 		return
 	}
 	s, isString := val.(string)

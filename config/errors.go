@@ -18,6 +18,8 @@ type FieldError struct {
 	Env string
 	// Msg says what is wrong and what is expected.
 	Msg string
+
+	col int // column in the file, to order errors on one line
 }
 
 // Error formats e as "key (file:line): msg", "key (ENV_VAR): msg" or

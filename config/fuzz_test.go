@@ -2,9 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
-	"runtime"
-	"time"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,13 +26,6 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("? {a: 1}\n: 2\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		os.WriteFile(fmt.Sprintf("/tmp/fuzzcur-%d", os.Getpid()), data, 0o644)
-		tm := time.AfterFunc(5*time.Second, func() {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/fuzzstack-%d", os.Getpid()), buf[:n], 0o644)
-		})
-		defer tm.Stop()
 		path := filepath.Join(t.TempDir(), "junction.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)

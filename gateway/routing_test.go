@@ -101,11 +101,13 @@ func TestIQRouting(t *testing.T) {
 
 	// An iq to a full JID reaches that session, and its answer comes back.
 	alice.Send("<iq type='get' to='bob@localhost/b' id='v1'><query xmlns='jabber:iq:version'/></iq>")
+	alice.Ping() // alice's stanzas are routed in order: the iq is queued for bob now
 	n := only(t, bob.Ping())
 	if n.Attr("from") != "alice@localhost/a" || n.Attr("id") != "v1" {
 		t.Fatalf("bob got %s", xmpptest.XML(n))
 	}
 	bob.Send("<iq type='result' to='alice@localhost/a' id='v1'><query xmlns='jabber:iq:version'><name>test</name></query></iq>")
+	bob.Ping()
 	n = only(t, alice.Ping())
 	if n.Attr("type") != "result" || n.Attr("from") != "bob@localhost/b" {
 		t.Fatalf("alice got %s", xmpptest.XML(n))

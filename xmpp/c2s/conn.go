@@ -271,6 +271,8 @@ func (c *Conn) finish() {
 	c.nc.Close()
 	c.cancel()
 	c.srv.cfg.Handler.Unbind(c)
+	c.srv.cfg.Observer.ConnClosed()
+	c.srv.release(c)
 	c.log.Info("session closed", "duration", time.Since(c.started).Round(time.Millisecond))
 }
 

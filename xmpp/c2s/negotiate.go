@@ -20,8 +20,9 @@ var errStop = errors.New("c2s: negotiation stopped")
 
 // negotiate runs the stream from the first byte to a bound session, or to a
 // stream error. It runs on the accepting goroutine; on success it starts the
-// session's reader and writer and returns.
-func (c *Conn) negotiate(directTLS bool) {
+// session's reader and writer, which own the connection from then on, and
+// returns true.
+func (c *Conn) negotiate(directTLS bool) bool {
 	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout))
 	c.rd = &deadlineReader{r: c.nc, nc: c.nc, stop: c.quit}
 	c.dec = xmltok.NewDecoder(c.rd, xmltok.Options{MaxElementBytes: c.srv.cfg.MaxStanzaBytes})
@@ -30,22 +31,22 @@ func (c *Conn) negotiate(directTLS bool) {
 			c.log.Debug("direct TLS handshake failed", "err", err)
 			c.nc.Close()
 			c.cancel()
-			return
+			return false
 		}
 	}
 	attempts := 0
 	for {
 		if err := c.openStream(); err != nil {
-			return
+			return false
 		}
 		if err := c.sendFeatures(); err != nil {
 			c.nc.Close()
 			c.cancel()
-			return
+			return false
 		}
 		restart, err := c.negotiateStep(&attempts)
 		if err != nil {
-			return
+			return false
 		}
 		if restart {
 			continue
@@ -54,7 +55,7 @@ func (c *Conn) negotiate(directTLS bool) {
 		c.nc.SetDeadline(time.Time{})
 		c.bound.Store(true)
 		c.runSession()
-		return
+		return true
 	}
 }
 

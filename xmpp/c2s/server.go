@@ -262,20 +262,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) serveConn(nc net.Conn, directTLS bool) {
 	c := newConn(s, nc)
-	defer s.release(c)
 	if !s.track(c) {
 		nc.Close()
+		s.release(c)
 		return
 	}
 	s.cfg.Observer.ConnOpened(directTLS)
-	defer s.cfg.Observer.ConnClosed()
+	handedOff := false
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic in client connection", "panic", r, "stack", stackTrace())
 			nc.Close()
+			handedOff = false
+		}
+		if !handedOff {
+			// The session goroutines did not take over: this connection ends here.
+			s.cfg.Observer.ConnClosed()
+			s.release(c)
 		}
 	}()
-	c.negotiate(directTLS)
+	handedOff = c.negotiate(directTLS)
 }
 
 func remoteIP(nc net.Conn) netip.Addr {
@@ -288,9 +294,9 @@ func remoteIP(nc net.Conn) netip.Addr {
 
 type nopObserver struct{}
 
-func (nopObserver) ConnOpened(bool)     {}
-func (nopObserver) ConnClosed()         {}
-func (nopObserver) StanzaIn()           {}
-func (nopObserver) StanzaOut(int)       {}
-func (nopObserver) AuthFailure(string)  {}
-func (nopObserver) QueueOverflow()      {}
+func (nopObserver) ConnOpened(bool)    {}
+func (nopObserver) ConnClosed()        {}
+func (nopObserver) StanzaIn()          {}
+func (nopObserver) StanzaOut(int)      {}
+func (nopObserver) AuthFailure(string) {}
+func (nopObserver) QueueOverflow()     {}

@@ -121,20 +121,13 @@ type Decoder struct {
 	state   int
 	inElem  bool // an element is being scanned: buf[r:] starts with it
 
-	hdrName []byte // raw name of the stream element, for its end tag
-	s       scanner
-	elem    Element
-	attrs   []RawAttr
-	attrPos []attrPos
-	scratch []byte // decoded top-level attribute values
-	cache   strCache
-}
-
-// attrPos locates a top-level attribute until the element's bytes stop moving.
-type attrPos struct {
-	local, localEnd int // in Raw
-	val, valEnd     int // in Raw, or in scratch if decoded
-	decoded         bool
+	hdrName  []byte // raw name of the stream element, for its end tag
+	s        scanner
+	elem     Element
+	attrs    []RawAttr
+	topAttrs []attrRec // the top-level start tag's attributes, taken from the scanner
+	scratch  []byte    // decoded top-level attribute values
+	cache    strCache
 }
 
 // NewDecoder returns a Decoder reading from r.
@@ -293,9 +286,11 @@ func (d *Decoder) scan() (tokKind, error) {
 }
 
 // giveUp returns err, unless a last full parse of a tag the scanner is
-// waiting on finds an error in the input already buffered.
+// waiting on finds an error in the input already buffered (fill may have
+// moved it).
 func (d *Decoder) giveUp(err error) error {
 	if d.s.waiting {
+		d.s.buf = d.buf[d.r:min(d.w, d.r+d.opt.MaxElementBytes)]
 		d.s.retry()
 		var xe *Error
 		if _, e := d.s.next(); errors.As(e, &xe) {
@@ -565,6 +560,9 @@ func (d *Decoder) release() {
 	if cap(d.scratch) > shrinkAbove {
 		d.scratch = nil
 	}
+	if cap(d.s.tmp) > shrinkAbove {
+		d.s.tmp = nil
+	}
 }
 
 // streamLevel skips whitespace to the next element and handles what may
@@ -610,7 +608,7 @@ func (d *Decoder) streamLevel() error {
 	}
 	d.s.reset(d.buf[d.r:d.w], d.InputOffset())
 	d.scratch = d.scratch[:0]
-	d.attrs, d.attrPos = d.attrs[:0], d.attrPos[:0]
+	d.topAttrs = d.topAttrs[:0]
 	d.inElem = true
 	return nil
 }
@@ -639,26 +637,37 @@ func (d *Decoder) element() (*Element, error) {
 	d.r += size
 	e := &d.elem
 	e.Raw = raw
-	if len(d.attrPos) == 0 {
-		e.Attrs = nil
-	} else {
-		e.Attrs = d.attrs[:len(d.attrPos)]
-		for i, p := range d.attrPos {
+	e.Attrs = nil
+	if len(d.topAttrs) > 0 {
+		if cap(d.attrs) < len(d.topAttrs) {
+			d.attrs = make([]RawAttr, len(d.topAttrs))
+		}
+		e.Attrs = d.attrs[:len(d.topAttrs)]
+		for i := range d.topAttrs {
+			p := &d.topAttrs[i]
+			local := p.name.off
+			if p.name.colon >= 0 {
+				local = p.name.colon + 1
+			}
 			a := &e.Attrs[i]
-			a.Local = raw[p.local:p.localEnd:p.localEnd]
-			if p.decoded {
-				a.Value = d.scratch[p.val:p.valEnd:p.valEnd]
+			a.Space = p.space
+			a.Local = raw[local:p.name.end:p.name.end]
+			if p.decode {
+				// Decoded by topStart: valOff..valEnd is in scratch.
+				a.Value = d.scratch[p.valOff:p.valEnd:p.valEnd]
 				a.ValueOff = -1
 			} else {
-				a.Value = raw[p.val:p.valEnd:p.valEnd]
-				a.ValueOff = p.val
+				a.Value = raw[p.valOff:p.valEnd:p.valEnd]
+				a.ValueOff = p.valOff
 			}
 		}
 	}
 	return e, nil
 }
 
-// topStart records the start tag of the top-level element.
+// topStart records the start tag of the top-level element. It takes the
+// scanner's attribute records rather than copying them, and decodes values
+// that need it into scratch while the tag's bytes are at hand.
 func (d *Decoder) topStart() {
 	s := &d.s
 	b := s.buf
@@ -667,19 +676,13 @@ func (d *Decoder) topStart() {
 	e.Local = s.str(s.name.local(b))
 	e.StartEnd = s.pos
 	e.SelfClosing = s.selfClosing
-	for _, a := range s.attrs {
-		local := a.name.off
-		if a.name.colon >= 0 {
-			local = a.name.colon + 1
-		}
-		p := attrPos{local: local, localEnd: a.name.end, val: a.valOff, valEnd: a.valEnd}
+	d.topAttrs, s.attrs = s.attrs, d.topAttrs[:0]
+	for i := range d.topAttrs {
+		a := &d.topAttrs[i]
 		if a.decode {
-			p.decoded = true
-			p.val = len(d.scratch)
+			start := len(d.scratch)
 			d.scratch = appendAttrValue(d.scratch, b[a.valOff:a.valEnd])
-			p.valEnd = len(d.scratch)
+			a.valOff, a.valEnd = start, len(d.scratch)
 		}
-		d.attrPos = append(d.attrPos, p)
-		d.attrs = append(d.attrs, RawAttr{Space: a.space})
 	}
 }

@@ -28,14 +28,24 @@ type decodeResult struct {
 }
 
 // fuzzDecode decodes in through r, checking each element on the way.
+// Read errors other than EOF are retried.
 func fuzzDecode(t *testing.T, in []byte, r io.Reader) decodeResult {
 	d := NewDecoder(r, Options{})
-	if _, err := d.ReadStreamHeader(); err != nil {
-		t.Fatalf("header: got error %v, want nil", err)
+	for {
+		_, err := d.ReadStreamHeader()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errTimeout) {
+			t.Fatalf("header: got error %v, want nil", err)
+		}
 	}
 	var res decodeResult
 	for {
 		e, err := d.ReadElement()
+		if errors.Is(err, errTimeout) {
+			continue // a read deadline: carry on
+		}
 		if err != nil {
 			var xe *Error
 			if !errors.As(err, &xe) && err != ErrStreamEnd && err != io.EOF && err != io.ErrUnexpectedEOF {
@@ -112,9 +122,15 @@ func FuzzDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := append([]byte(testHeader), data...)
 		whole := fuzzDecode(t, in, bytes.NewReader(in))
-		pieces := fuzzDecode(t, in, iotest.OneByteReader(bytes.NewReader(in)))
-		if got, want := fmt.Sprintf("%q %v", pieces.elements, pieces.err), fmt.Sprintf("%q %v", whole.elements, whole.err); got != want {
-			t.Fatalf("reading byte by byte gave\n%s\nwant\n%s", got, want)
+		want := fmt.Sprintf("%q %v", whole.elements, whole.err)
+		for name, r := range map[string]io.Reader{
+			"byte by byte":       iotest.OneByteReader(bytes.NewReader(in)),
+			"with read timeouts": &timeoutReader{data: in, n: 1 + len(data)%13},
+		} {
+			res := fuzzDecode(t, in, r)
+			if got := fmt.Sprintf("%q %v", res.elements, res.err); got != want {
+				t.Fatalf("reading %s gave\n%s\nwant\n%s", name, got, want)
+			}
 		}
 	})
 }
