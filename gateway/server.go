@@ -15,15 +15,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"junction/config"
+	"junction/gateway/offline"
+	"junction/gateway/roster"
+	"junction/gateway/privatexml"
 	"junction/gateway/router"
 	"junction/gateway/serverinfo"
 	"junction/gateway/session"
+	"junction/gateway/vcard"
 	"junction/registry"
 	"junction/xmpp/c2s"
 	"junction/xmpp/jid"
@@ -46,6 +51,8 @@ type Server struct {
 
 	metrics  *Metrics
 	sessions *session.Manager
+	roster   *roster.Service
+	offline  *offline.Storage
 	router   *router.Router
 	c2s      *c2s.Server
 	tls      *tls.Config
@@ -84,15 +91,20 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	serverIQ := router.NewIQMux(serverinfo.Ping(), serverinfo.Version("Junction", opt.Version))
 	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
-		Features:   serverIQ.Features,
+		Features:   func() []string { return slices.Concat(serverIQ.Features(), s.offline.Features()) },
 	})...)
-	accountIQ := router.NewIQMux(serverinfo.Ping())
+	var rt *router.Router
+	route := func(ctx context.Context, st *stanza.Stanza) { rt.Route(ctx, st) }
+	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))
+	s.offline = offline.New(store, 0, opt.Logger.With("component", "offline"))
+
+	accountIQ := router.NewIQMux(serverinfo.Ping(), s.roster, vcard.New(store), privatexml.New(store))
 	accountIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "account", Type: "registered"}},
 		Features:   accountIQ.Features,
 	})...)
 
-	s.router = router.New(router.Config{
+	rt = router.New(router.Config{
 		Hosts:     hosts,
 		Sessions:  s.sessions,
 		Accounts:  store,
@@ -100,7 +112,10 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 		AccountIQ: accountIQ,
 		Logger:    opt.Logger.With("component", "router"),
 		Dropped:   func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() },
+		Roster:    s.roster,
+		Offline:   s.offline,
 	})
+	s.router = rt
 	return s, nil
 }
 
@@ -161,6 +176,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxAuthAttempts:    c.MaxAuthAttempts,
 		QueueSize:          c.QueueSize,
 		MaxConnsPerIP:      c.MaxConnsPerIP,
+		Features:           []string{"<ver xmlns='urn:xmpp:features:rosterver'/>"},
 		Logger:             s.log.With("component", "c2s"),
 		Observer:           c2sObserver{s.metrics},
 	})
@@ -317,7 +333,7 @@ func (h *c2sHandler) Bind(ctx context.Context, c *c2s.Conn, resource string) (ji
 }
 
 func (h *c2sHandler) Route(ctx context.Context, c *c2s.Conn, st *stanza.Stanza) {
-	h.router.Route(ctx, st)
+	h.router.FromClient(ctx, st)
 }
 
 func (h *c2sHandler) Unbind(c *c2s.Conn) {

@@ -16,6 +16,7 @@ import (
 	"junction/registry/sqlite"
 	"junction/xmpp/jid"
 	"junction/xmpp/sasl"
+	"junction/xmpp/xmltok"
 	"junction/xmpp/xmpptest"
 )
 
@@ -103,6 +104,14 @@ func (s *Server) Dial(t testing.TB) *xmpptest.Client {
 // processed.
 func (s *Server) Login(t testing.TB, local, password, resource string) *xmpptest.Client {
 	t.Helper()
+	c, _ := s.LoginSeen(t, local, password, resource)
+	return c
+}
+
+// LoginSeen is Login that also returns what the server sent after the
+// initial presence (presence of others, stored requests, offline messages).
+func (s *Server) LoginSeen(t testing.TB, local, password, resource string) (*xmpptest.Client, []*xmltok.Node) {
+	t.Helper()
 	c := s.Dial(t)
 	c.StartTLS()
 	if err := c.Auth("SCRAM-SHA-256", local, password); err != nil {
@@ -112,8 +121,7 @@ func (s *Server) Login(t testing.TB, local, password, resource string) *xmpptest
 		t.Fatalf("bind %s: %v", local, err)
 	}
 	c.Send("<presence/>")
-	c.Ping()
-	return c
+	return c, c.Ping()
 }
 
 // Log returns everything the server has logged so far.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"junction/gateway/offline"
+	"junction/gateway/roster"
 	"junction/gateway/session"
 	"junction/registry"
 	"junction/xmpp/jid"
@@ -37,6 +39,23 @@ type Config struct {
 	// Dropped counts stanzas that were not delivered and not bounced
 	// (errors, results and presence that RFC 6121 says to ignore).
 	Dropped func(reason string)
+	// Roster runs subscriptions and says who gets an account's presence.
+	Roster Rosters
+	// Offline keeps messages for accounts with no available resource.
+	Offline Offline
+}
+
+// Rosters is what the router needs of the roster service.
+type Rosters interface {
+	Outbound(ctx context.Context, st *stanza.Stanza) error
+	Contacts(ctx context.Context, user jid.JID) (roster.Contacts, error)
+	IsSubscriber(ctx context.Context, user, contact jid.JID) bool
+}
+
+// Offline is what the router needs of offline storage.
+type Offline interface {
+	Store(ctx context.Context, to jid.JID, st *stanza.Stanza) error
+	Deliver(ctx context.Context, c offline.Conn)
 }
 
 // Router routes stanzas. It never blocks on a recipient: sessions have
@@ -80,6 +99,46 @@ func (r *Router) Hosted(domain string) bool { return (*r.hosts.Load())[domain] }
 // Sessions is the session manager the router delivers to.
 func (r *Router) Sessions() *session.Manager { return r.cfg.Sessions }
 
+// FromClient handles a stanza a bound local session sent: presence without
+// 'to' is broadcast, subscription verbs run the roster, and everything else
+// is routed.
+func (r *Router) FromClient(ctx context.Context, st *stanza.Stanza) {
+	if st.Name != stanza.Presence {
+		r.Route(ctx, st)
+		return
+	}
+	switch {
+	case st.To.IsZero():
+		r.broadcastPresence(ctx, st)
+	case roster.IsSubscription(st.Type):
+		if r.cfg.Roster == nil {
+			r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.FeatureNotImplemented, ""))
+			return
+		}
+		if err := r.cfg.Roster.Outbound(ctx, st); err != nil {
+			var se *stanza.Error
+			if !errors.As(err, &se) {
+				r.cfg.Logger.Error("subscription failed", "from", st.From.String(), "err", err)
+				se = stanza.Errorf(stanza.Wait, stanza.InternalServerError, "")
+			}
+			r.bounce(ctx, st, se)
+		}
+	case st.Type == "probe":
+		r.cfg.Dropped("probe-from-client")
+	default:
+		// Directed presence (RFC 6121 §4.6): remembered, so the recipient
+		// learns when the session goes away.
+		if s := r.cfg.Sessions.Lookup(st.From); s != nil {
+			if st.Type == "unavailable" {
+				r.cfg.Sessions.RemoveDirected(s.Conn, st.To)
+			} else if r.cfg.Roster == nil || !r.cfg.Roster.IsSubscriber(ctx, st.From.Bare(), st.To) {
+				r.cfg.Sessions.AddDirected(s.Conn, st.To)
+			}
+		}
+		r.Route(ctx, st)
+	}
+}
+
 // Route delivers st, whose From the caller has already verified.
 func (r *Router) Route(ctx context.Context, st *stanza.Stanza) {
 	to := st.To
@@ -110,7 +169,7 @@ func (r *Router) routeNoTo(ctx context.Context, st *stanza.Stanza) {
 		// Treated as addressed to the sender's bare JID.
 		r.deliverBareMessage(ctx, st, st.From.Bare())
 	case stanza.Presence:
-		r.broadcastPresence(ctx, st)
+		r.cfg.Dropped("presence-without-to")
 	case stanza.IQ:
 		r.accountIQ(ctx, st, st.From.Bare())
 	}
@@ -252,7 +311,18 @@ func (r *Router) deliverBareMessage(ctx context.Context, st *stanza.Stanza, bare
 			r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, ""))
 			return
 		}
-		r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, "the recipient is offline"))
+		if r.cfg.Offline == nil {
+			r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, "the recipient is offline"))
+			return
+		}
+		if err := r.cfg.Offline.Store(ctx, bare, st); err != nil {
+			var se *stanza.Error
+			if !errors.As(err, &se) {
+				r.cfg.Logger.Error("offline storage failed", "to", bare.String(), "err", err)
+				se = stanza.Errorf(stanza.Wait, stanza.InternalServerError, "the message could not be stored")
+			}
+			r.bounce(ctx, st, se)
+		}
 	}
 }
 
@@ -272,12 +342,14 @@ func (r *Router) deliverBarePresence(ctx context.Context, st *stanza.Stanza) {
 	}
 }
 
-// broadcastPresence handles presence a client sent without 'to': it sets
-// the session's state and informs the account's own resources.
+// broadcastPresence handles presence a client sent without 'to' (RFC 6121
+// §4.2–§4.5): it sets the session's state and informs the account's
+// subscribers, its own resources and, on unavailable, those that got
+// directed presence. Initial presence also probes the account's
+// subscriptions, re-delivers pending subscription requests and flushes
+// offline messages.
 func (r *Router) broadcastPresence(ctx context.Context, st *stanza.Stanza) {
 	if st.Type != "" && st.Type != "unavailable" {
-		// Subscription management needs a roster; probes from clients are
-		// not allowed.
 		r.bounce(ctx, st, stanza.Errorf(stanza.Modify, stanza.BadRequest, "presence of type "+st.Type+" needs a 'to' address"))
 		return
 	}
@@ -290,8 +362,18 @@ func (r *Router) broadcastPresence(ctx context.Context, st *stanza.Stanza) {
 		prio = presencePriority(st)
 	}
 	initial, _ := r.cfg.Sessions.SetPresence(s.Conn, st, prio)
+	user := st.From.Bare()
+	var contacts roster.Contacts
+	if r.cfg.Roster != nil {
+		var err error
+		if contacts, err = r.cfg.Roster.Contacts(ctx, user); err != nil {
+			r.cfg.Logger.Error("presence broadcast without roster", "jid", user.String(), "err", err)
+		}
+	}
+	r.toSubscribers(ctx, st, contacts.Subscribers)
+
 	var buf [8]session.Snapshot
-	for _, o := range r.cfg.Sessions.Sessions(buf[:0], st.From.Bare()) {
+	for _, o := range r.cfg.Sessions.Sessions(buf[:0], user) {
 		if !o.Available && o.Conn != s.Conn {
 			continue
 		}
@@ -300,22 +382,79 @@ func (r *Router) broadcastPresence(ctx context.Context, st *stanza.Stanza) {
 			r.send(s.Conn, o.Presence)
 		}
 	}
+	if st.Type == "unavailable" {
+		r.toDirected(ctx, st.From, r.cfg.Sessions.TakeDirected(s.Conn))
+		return
+	}
+	if !initial {
+		return
+	}
+	// Probes, answered locally for local contacts (§4.3).
+	for _, c := range contacts.Subscriptions {
+		if !r.Hosted(c.Domainpart()) {
+			continue
+		}
+		for _, o := range r.cfg.Sessions.Sessions(buf[:0], c) {
+			if o.Available && o.Presence != nil {
+				if p, err := stanza.WithAddresses(o.Presence, o.Conn.JID(), st.From); err == nil {
+					r.send(s.Conn, p)
+				}
+			}
+		}
+	}
+	for _, p := range contacts.Pending {
+		r.send(s.Conn, p)
+	}
+	if prio >= 0 && r.cfg.Offline != nil {
+		r.cfg.Offline.Deliver(ctx, s.Conn)
+	}
+}
+
+// toSubscribers sends st to each local subscriber's available resources.
+// Remote subscribers need s2s, which is not there yet.
+func (r *Router) toSubscribers(ctx context.Context, st *stanza.Stanza, subs []jid.JID) {
+	for _, c := range subs {
+		if !r.Hosted(c.Domainpart()) {
+			r.cfg.Dropped("presence-to-remote-subscriber")
+			continue
+		}
+		p, err := stanza.WithAddresses(st, st.From, c)
+		if err != nil {
+			continue
+		}
+		r.deliverBarePresence(ctx, p)
+	}
+}
+
+// toDirected tells directed-presence recipients that from is gone.
+func (r *Router) toDirected(ctx context.Context, from jid.JID, to []jid.JID) {
+	for _, d := range to {
+		r.Route(ctx, stanza.New(stanza.Presence, from, d, "unavailable", ""))
+	}
 }
 
 // Unavailable broadcasts that a session went away, for a connection that
 // closed without sending unavailable presence.
 func (r *Router) Unavailable(ctx context.Context, gone *session.Session) {
-	if gone == nil || !gone.Available() {
+	if gone == nil {
 		return
 	}
 	from := gone.Conn.JID()
-	st := stanza.New(stanza.Presence, from, from.Bare(), "unavailable", "")
-	var buf [8]session.Snapshot
-	for _, o := range r.cfg.Sessions.Sessions(buf[:0], from.Bare()) {
-		if o.Available {
-			r.send(o.Conn, st)
+	st := stanza.New(stanza.Presence, from, jid.JID{}, "unavailable", "")
+	if gone.Available() {
+		if r.cfg.Roster != nil {
+			if contacts, err := r.cfg.Roster.Contacts(ctx, from.Bare()); err == nil {
+				r.toSubscribers(ctx, st, contacts.Subscribers)
+			}
+		}
+		var buf [8]session.Snapshot
+		for _, o := range r.cfg.Sessions.Sessions(buf[:0], from.Bare()) {
+			if o.Available {
+				r.send(o.Conn, st)
+			}
 		}
 	}
+	r.toDirected(ctx, from, gone.Directed())
 }
 
 func presencePriority(st *stanza.Stanza) int {

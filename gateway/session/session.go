@@ -29,10 +29,15 @@ type Session struct {
 	Conn Conn
 
 	// Guarded by the Manager's lock.
-	available bool
-	priority  int
-	presence  *stanza.Stanza // last broadcast presence, nil before initial presence
+	available  bool
+	priority   int
+	presence   *stanza.Stanza // last broadcast presence, nil before initial presence
+	interested bool           // asked for the roster: gets roster pushes
+	directed   []jid.JID      // got directed presence; told when the session goes away
 }
+
+// maxDirected bounds the directed-presence recipients remembered per session.
+const maxDirected = 256
 
 // Available reports whether the session has sent available presence.
 func (s *Session) Available() bool { return s.available }
@@ -166,6 +171,85 @@ func (m *Manager) SetPresence(c Conn, st *stanza.Stanza, priority int) (initial 
 		return initial, true
 	}
 	return false, false
+}
+
+// SetInterested marks c's session as interested in roster pushes (it has
+// requested the roster, RFC 6121 §2.1.6).
+func (m *Manager) SetInterested(c Conn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.find(c); s != nil {
+		s.interested = true
+	}
+}
+
+// Interested appends the connections of bare that get roster pushes.
+func (m *Manager) Interested(dst []Conn, bare jid.JID) []Conn {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, s := range m.accounts[bare] {
+		if s.interested {
+			dst = append(dst, s.Conn)
+		}
+	}
+	return dst
+}
+
+// AddDirected remembers that c sent directed available presence to to.
+func (m *Manager) AddDirected(c Conn, to jid.JID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.find(c)
+	if s == nil || len(s.directed) >= maxDirected {
+		return
+	}
+	for _, d := range s.directed {
+		if d == to {
+			return
+		}
+	}
+	s.directed = append(s.directed, to)
+}
+
+// RemoveDirected forgets a directed-presence recipient of c.
+func (m *Manager) RemoveDirected(c Conn, to jid.JID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.find(c)
+	if s == nil {
+		return
+	}
+	for i, d := range s.directed {
+		if d == to {
+			s.directed = append(s.directed[:i], s.directed[i+1:]...)
+			return
+		}
+	}
+}
+
+// TakeDirected returns and forgets c's directed-presence recipients.
+func (m *Manager) TakeDirected(c Conn) []jid.JID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.find(c)
+	if s == nil {
+		return nil
+	}
+	d := s.directed
+	s.directed = nil
+	return d
+}
+
+// Directed returns the directed-presence recipients of a removed session.
+func (s *Session) Directed() []jid.JID { return s.directed }
+
+func (m *Manager) find(c Conn) *Session {
+	for _, s := range m.accounts[c.JID().Bare()] {
+		if s.Conn == c {
+			return s
+		}
+	}
+	return nil
 }
 
 // Count is the number of bound sessions.

@@ -132,3 +132,50 @@ func (s *Store) inTx(ctx context.Context, f func(ctx context.Context, tx *sql.Tx
 	}
 	return nil
 }
+
+// readTx runs f in one read transaction on the reader pool, bounded by
+// queryTimeout, so that all of f's queries see the same snapshot.
+func (s *Store) readTx(ctx context.Context, f func(ctx context.Context, tx *sql.Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return f(ctx, tx)
+}
+
+// queryInt runs a query returning one integer on the reader pool, bounded by
+// queryTimeout.
+func (s *Store) queryInt(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var n int64
+	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// accountArgs returns the named arguments :host and :username.
+func accountArgs(host, username string) []any {
+	return []any{sql.Named("host", host), sql.Named("username", username)}
+}
+
+// requireAccount returns registry.ErrNotFound unless username@host exists.
+// Writers call it inside their transaction before touching a table that
+// references accounts, so a missing account reads as not found rather than
+// as a foreign key violation.
+func requireAccount(ctx context.Context, tx *sql.Tx, host, username string) error {
+	var exists bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE host = :host AND username = :username)`,
+		accountArgs(host, username)...).Scan(&exists)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("account %s@%s: %w", username, host, registry.ErrNotFound)
+	}
+	return nil
+}

@@ -265,3 +265,13 @@ func New(name string, from, to jid.JID, typ, id string, payload ...*xmltok.Node)
 func Result(req *Stanza, payload ...*xmltok.Node) *Stanza {
 	return New(IQ, req.To, req.From, "result", req.ID, payload...)
 }
+
+// Parse parses a serialized jabber:client stanza, such as one kept in the
+// store.
+func Parse(raw string) (*Stanza, error) {
+	n, err := xmltok.Parse([]byte(raw), NSClient)
+	if err != nil {
+		return nil, fmt.Errorf("parse stored stanza: %w", err)
+	}
+	return FromNode(n)
+}

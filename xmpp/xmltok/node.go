@@ -71,15 +71,23 @@ func (n *Node) String() string { return string(n.AppendXML(nil, "")) }
 
 // AppendXML appends n serialized to dst. parentSpace is the default
 // namespace in effect where n is written: xmlns="..." is written only when
-// n.Name.Space differs. Elements are written unprefixed; attributes in NSXML
+// n.Name.Space differs. Elements are written unprefixed (except those in
+// NSXML, written with the xml prefix); attributes in NSXML
 // get the xml prefix, attributes in other namespaces generated prefixes
 // declared on the element. Text comes before the children (mixed content
 // order is not kept by Node). Attributes that would declare namespaces
 // (named xmlns or xmlns:*, or in the xmlns namespace) are not written.
 func (n *Node) AppendXML(dst []byte, parentSpace string) []byte {
+	// The xml namespace cannot be a default namespace: such an element
+	// keeps the xml prefix and leaves the default as it was.
+	prefix, childSpace := "", n.Name.Space
+	if n.Name.Space == NSXML {
+		prefix, childSpace = "xml:", parentSpace
+	}
 	dst = append(dst, '<')
+	dst = append(dst, prefix...)
 	dst = append(dst, n.Name.Local...)
-	if n.Name.Space != parentSpace {
+	if childSpace != parentSpace {
 		dst = append(dst, ` xmlns="`...)
 		dst = EscapeAttr(dst, n.Name.Space)
 		dst = append(dst, '"')
@@ -127,9 +135,10 @@ func (n *Node) AppendXML(dst []byte, parentSpace string) []byte {
 	dst = append(dst, '>')
 	dst = EscapeText(dst, n.Text)
 	for _, c := range n.Children {
-		dst = c.AppendXML(dst, n.Name.Space)
+		dst = c.AppendXML(dst, childSpace)
 	}
 	dst = append(dst, "</"...)
+	dst = append(dst, prefix...)
 	dst = append(dst, n.Name.Local...)
 	return append(dst, '>')
 }

@@ -1,0 +1,243 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"junction/gateway/gatewaytest"
+	"junction/xmpp/xmltok"
+	"junction/xmpp/xmpptest"
+)
+
+// find returns the first node in ns matching pred, failing otherwise.
+func find(t *testing.T, what string, ns []*xmltok.Node, pred func(*xmltok.Node) bool) *xmltok.Node {
+	t.Helper()
+	for _, n := range ns {
+		if pred(n) {
+			return n
+		}
+	}
+	var s []string
+	for _, n := range ns {
+		s = append(s, xmpptest.XML(n))
+	}
+	t.Fatalf("no %s among %v", what, s)
+	return nil
+}
+
+func isPush(contact, sub, ask string) func(*xmltok.Node) bool {
+	return func(n *xmltok.Node) bool {
+		if n.Name.Local != "iq" || n.Attr("type") != "set" {
+			return false
+		}
+		q := n.Child("jabber:iq:roster", "query")
+		if q == nil {
+			return false
+		}
+		it := q.Child("jabber:iq:roster", "item")
+		return it != nil && it.Attr("jid") == contact && it.Attr("subscription") == sub && it.Attr("ask") == ask
+	}
+}
+
+func isPresence(from, typ string) func(*xmltok.Node) bool {
+	return func(n *xmltok.Node) bool {
+		return n.Name.Local == "presence" && n.Attr("from") == from && n.Attr("type") == typ
+	}
+}
+
+func getRoster(t *testing.T, c *xmpptest.Client) map[string]*xmltok.Node {
+	t.Helper()
+	id := c.ID()
+	c.Send("<iq type='get' id='" + id + "'><query xmlns='jabber:iq:roster'/></iq>")
+	r := find(t, "roster result", c.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == id })
+	items := map[string]*xmltok.Node{}
+	for _, it := range r.Child("jabber:iq:roster", "query").Children {
+		items[it.Attr("jid")] = it
+	}
+	return items
+}
+
+func TestSubscriptionBothWays(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	bob := srv.Login(t, "bob", pw, "b")
+	getRoster(t, alice)
+	getRoster(t, bob)
+
+	// alice asks.
+	alice.Send("<presence to='bob@localhost' type='subscribe'/>")
+	find(t, "push none+ask", alice.Ping(), isPush("bob@localhost", "none", "subscribe"))
+	find(t, "subscribe request", bob.Ping(), isPresence("alice@localhost", "subscribe"))
+
+	// bob approves: bob gets alice as 'from'; alice gets 'to', the
+	// approval and bob's presence.
+	bob.Send("<presence to='alice@localhost' type='subscribed'/>")
+	find(t, "push from", bob.Ping(), isPush("alice@localhost", "from", ""))
+	got := alice.Ping()
+	find(t, "push to", got, isPush("bob@localhost", "to", ""))
+	find(t, "subscribed", got, isPresence("bob@localhost", "subscribed"))
+	find(t, "bob's presence", got, isPresence("bob@localhost/b", ""))
+
+	// bob asks back; alice's server answers nothing automatically, alice approves.
+	bob.Send("<presence to='alice@localhost' type='subscribe'/>")
+	bob.Ping()
+	find(t, "subscribe request", alice.Ping(), isPresence("bob@localhost", "subscribe"))
+	alice.Send("<presence to='bob@localhost' type='subscribed'/>")
+	find(t, "push both", alice.Ping(), isPush("bob@localhost", "both", ""))
+	find(t, "push both", bob.Ping(), isPush("alice@localhost", "both", ""))
+
+	// Presence now flows both ways.
+	alice.Send("<presence><show>away</show></presence>")
+	alice.Ping()
+	p := find(t, "alice away", bob.Ping(), isPresence("alice@localhost/a", ""))
+	if s := p.Child("", "show"); s == nil || s.Text != "away" {
+		t.Fatalf("got %s, want show away", xmpptest.XML(p))
+	}
+	if it := getRoster(t, alice)["bob@localhost"]; it == nil || it.Attr("subscription") != "both" {
+		t.Fatalf("alice's roster item for bob: %s", xmpptest.XML(it))
+	}
+
+	// bob cancels alice's subscription: alice goes to 'from', and gets
+	// bob's unavailable presence.
+	bob.Send("<presence to='alice@localhost' type='unsubscribed'/>")
+	find(t, "push to", bob.Ping(), isPush("alice@localhost", "to", ""))
+	got = alice.Ping()
+	find(t, "push from", got, isPush("bob@localhost", "from", ""))
+	find(t, "unsubscribed", got, isPresence("bob@localhost", "unsubscribed"))
+	find(t, "unavailable", got, isPresence("bob@localhost/b", "unavailable"))
+
+	// alice removes bob: bob loses both directions.
+	alice.Send("<iq type='set' id='rm'><query xmlns='jabber:iq:roster'><item jid='bob@localhost' subscription='remove'/></query></iq>")
+	find(t, "remove push", alice.Ping(), func(n *xmltok.Node) bool {
+		q := n.Child("jabber:iq:roster", "query")
+		return q != nil && q.Child("", "item") != nil && q.Child("", "item").Attr("subscription") == "remove"
+	})
+	if it := getRoster(t, bob)["alice@localhost"]; it == nil || it.Attr("subscription") != "none" {
+		t.Fatalf("bob's roster item for alice after removal: %s", xmpptest.XML(it))
+	}
+}
+
+func TestSubscriptionWhileContactOffline(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "carol", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	alice.Send("<presence to='carol@localhost' type='subscribe'><status>it is alice</status></presence>")
+	alice.Ping()
+
+	// carol logs in later: the stored request arrives after her initial presence.
+	carol := srv.Dial(t)
+	carol.StartTLS()
+	if err := carol.Auth("SCRAM-SHA-256", "carol", pw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.Bind("c"); err != nil {
+		t.Fatal(err)
+	}
+	carol.Send("<presence/>")
+	req := find(t, "stored subscribe", carol.Ping(), isPresence("alice@localhost", "subscribe"))
+	if st := req.Child("", "status"); st == nil || st.Text != "it is alice" {
+		t.Fatalf("got %s, want the status kept", xmpptest.XML(req))
+	}
+	carol.Send("<presence to='alice@localhost' type='subscribed'/>")
+	carol.Ping()
+	find(t, "subscribed", alice.Ping(), isPresence("carol@localhost", "subscribed"))
+}
+
+func TestPreApproval(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	bob := srv.Login(t, "bob", pw, "b")
+	bob.Send("<presence to='alice@localhost' type='subscribed'/>") // pre-approve
+	bob.Ping()
+	alice.Send("<presence to='bob@localhost' type='subscribe'/>")
+	got := alice.Ping()
+	find(t, "automatic subscribed", got, isPresence("bob@localhost", "subscribed"))
+	find(t, "bob's presence", got, isPresence("bob@localhost/b", ""))
+	for _, n := range bob.Ping() {
+		if isPresence("alice@localhost", "subscribe")(n) {
+			t.Fatalf("bob was asked although he approved in advance")
+		}
+	}
+}
+
+func TestRosterSetAndVersioning(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	for _, tc := range []struct{ name, item, want string }{
+		{"add", "<item jid='dave@example.net' name='Dave'><group>Friends</group></item>", "result"},
+		{"two items", "<item jid='x@example.net'/><item jid='y@example.net'/>", "bad-request"},
+		{"full jid", "<item jid='x@example.net/r'/>", "jid-malformed"},
+		{"duplicate group", "<item jid='x@example.net'><group>a</group><group>a</group></item>", "bad-request"},
+		{"empty group", "<item jid='x@example.net'><group></group></item>", "not-acceptable"},
+		{"remove unknown", "<item jid='nobody@example.net' subscription='remove'/>", "item-not-found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := alice.ID()
+			alice.Send("<iq type='set' id='" + id + "'><query xmlns='jabber:iq:roster'>" + tc.item + "</query></iq>")
+			r := find(t, "answer", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == id })
+			got := r.Attr("type")
+			if got == "error" {
+				got = errorCondition(r)
+			}
+			if got != tc.want {
+				t.Fatalf("got %s, want %s", xmpptest.XML(r), tc.want)
+			}
+		})
+	}
+	// Versioning: the current version gets an empty result.
+	alice.Send("<iq type='get' id='v0'><query xmlns='jabber:iq:roster' ver=''/></iq>")
+	r := find(t, "roster", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "v0" })
+	q := r.Child("jabber:iq:roster", "query")
+	if q == nil || q.Attr("ver") == "" || len(q.Children) != 1 {
+		t.Fatalf("got %s, want a versioned roster with one item", xmpptest.XML(r))
+	}
+	alice.Send("<iq type='get' id='v1'><query xmlns='jabber:iq:roster' ver='" + q.Attr("ver") + "'/></iq>")
+	r = find(t, "roster", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "v1" })
+	if r.Attr("type") != "result" || len(r.Children) != 0 {
+		t.Fatalf("got %s, want an empty result for a current version", xmpptest.XML(r))
+	}
+	if alice.Features == nil {
+		t.Fatal("no features")
+	}
+}
+
+func TestOfflineMessages(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	for _, body := range []string{"one", "two", "three"} {
+		alice.Send("<message to='bob@localhost' type='chat'><body>" + body + "</body></message>")
+	}
+	alice.Send("<message to='bob@localhost' type='headline'><body>not stored</body></message>")
+	if got := alice.Ping(); len(got) != 0 {
+		t.Fatalf("alice got %s, want no bounce", xmpptest.XML(got[0]))
+	}
+	bob, seen := srv.LoginSeen(t, "bob", pw, "b") // initial presence flushes storage
+	var bodies []string
+	for _, n := range seen {
+		if n.Name.Local == "message" {
+			if n.Child("urn:xmpp:delay", "delay") == nil {
+				t.Errorf("offline message without delay: %s", xmpptest.XML(n))
+			}
+			bodies = append(bodies, n.Child("", "body").Text)
+		}
+	}
+	if got, want := strings.Join(bodies, ","), "one,two,three"; got != want {
+		t.Fatalf("got offline messages %q, want %q", got, want)
+	}
+	// Delivered once: a second session sees nothing stored.
+	bob.Close()
+	_, seen = srv.LoginSeen(t, "bob", pw, "b2")
+	for _, n := range seen {
+		if n.Name.Local == "message" {
+			t.Fatalf("message delivered twice: %s", xmpptest.XML(n))
+		}
+	}
+}
