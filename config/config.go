@@ -43,6 +43,9 @@ type Config struct {
 // Host is one XMPP domain served by Junction.
 type Host struct {
 	Domain string `mapstructure:"domain"` // loosely checked; the caller does full JID validation
+	// Registration is "open" (anyone may create an account with in-band
+	// registration, XEP-0077) or "closed" (the default; "" means closed).
+	Registration string `mapstructure:"registration"`
 }
 
 // TLS names the certificate for all hosts.
@@ -62,6 +65,9 @@ type C2S struct {
 	MaxAuthAttempts    int           `mapstructure:"max_auth_attempts"`   // default 5; 1..100
 	QueueSize          int           `mapstructure:"queue_size"`          // default 256; 8..65536
 	MaxConnsPerIP      int           `mapstructure:"max_conns_per_ip"`    // default 100; 0 = unlimited
+	// RegistrationsPerIPHour bounds in-band registrations from one IP
+	// address per hour on hosts with open registration; 0 = unlimited.
+	RegistrationsPerIPHour int `mapstructure:"registrations_per_ip_hour"` // default 5
 }
 
 // Store selects the database.

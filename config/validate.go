@@ -57,6 +57,11 @@ func (c *Config) validate() []*FieldError {
 			bad(key, "%s", msg)
 			continue
 		}
+		switch h.Registration {
+		case "", "open", "closed":
+		default:
+			bad(fmt.Sprintf("hosts[%d].registration", i), "must be open or closed, got %q", h.Registration)
+		}
 		d := strings.ToLower(h.Domain)
 		if seen[d] {
 			bad(key, "duplicate host %q", h.Domain)
@@ -104,6 +109,9 @@ func (c *Config) validate() []*FieldError {
 	durRange("c2s.idle_timeout", c.C2S.IdleTimeout, minIdleTimeout, maxIdleTimeout)
 	intRange("c2s.max_auth_attempts", c.C2S.MaxAuthAttempts, minAuthAttempts, maxAuthAttempts)
 	intRange("c2s.queue_size", c.C2S.QueueSize, minQueueSize, maxQueueSize)
+	if c.C2S.RegistrationsPerIPHour < 0 {
+		bad("c2s.registrations_per_ip_hour", "must be 0 (no limit) or more, got %d", c.C2S.RegistrationsPerIPHour)
+	}
 	if c.C2S.MaxConnsPerIP < 0 {
 		bad("c2s.max_conns_per_ip", "must be 0 (no limit) or more, got %d", c.C2S.MaxConnsPerIP)
 	}

@@ -57,7 +57,7 @@ func TestMessageRouting(t *testing.T) {
 		{"to unknown resource falls back to bare", "<message to='bob@localhost/nope' type='chat' id='m3'><body>fallback</body></message>", true, ""},
 		{"spoofed from is overwritten", "<message from='carol@localhost/x' to='bob@localhost' type='chat' id='m4'><body>spoof</body></message>", true, ""},
 		{"to unknown user", "<message to='nobody@localhost' type='chat' id='m5'><body>x</body></message>", false, "service-unavailable"},
-		{"to offline user", "<message to='carol@localhost' type='chat' id='m6'><body>x</body></message>", false, "service-unavailable"},
+		{"to offline user is stored", "<message to='carol@localhost' type='chat' id='m6'><body>x</body></message>", false, ""},
 		{"to remote domain", "<message to='someone@remote.example' type='chat' id='m7'><body>x</body></message>", false, "remote-server-not-found"},
 		{"headline to offline user is dropped", "<message to='carol@localhost' type='headline' id='m8'><body>x</body></message>", false, ""},
 		{"malformed to", "<message to='a@b@c' type='chat' id='m9'><body>x</body></message>", false, "jid-malformed"},

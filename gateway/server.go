@@ -25,6 +25,7 @@ import (
 	"junction/gateway/offline"
 	"junction/gateway/roster"
 	"junction/gateway/privatexml"
+	"junction/gateway/register"
 	"junction/gateway/router"
 	"junction/gateway/serverinfo"
 	"junction/gateway/session"
@@ -52,6 +53,7 @@ type Server struct {
 	metrics  *Metrics
 	sessions *session.Manager
 	roster   *roster.Service
+	register *register.Service
 	offline  *offline.Storage
 	router   *router.Router
 	c2s      *c2s.Server
@@ -88,7 +90,14 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	}
 	s.metrics = newMetrics(s.sessions.Count)
 
-	serverIQ := router.NewIQMux(serverinfo.Ping(), serverinfo.Version("Junction", opt.Version))
+	var openHosts []string
+	for _, h := range cfg.Hosts {
+		if h.Registration == "open" {
+			openHosts = append(openHosts, h.Domain)
+		}
+	}
+	s.register = register.New(store, openHosts, cfg.C2S.RegistrationsPerIPHour, s.kickDeleted, opt.Logger.With("component", "register"))
+	serverIQ := router.NewIQMux(serverinfo.Ping(), serverinfo.Version("Junction", opt.Version), s.register)
 	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
 		Features:   func() []string { return slices.Concat(serverIQ.Features(), s.offline.Features()) },
@@ -177,6 +186,7 @@ func (s *Server) Start(ctx context.Context) error {
 		QueueSize:          c.QueueSize,
 		MaxConnsPerIP:      c.MaxConnsPerIP,
 		Features:           []string{"<ver xmlns='urn:xmpp:features:rosterver'/>"},
+		Registrar:          s.register,
 		Logger:             s.log.With("component", "c2s"),
 		Observer:           c2sObserver{s.metrics},
 	})
@@ -256,6 +266,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	return errors.Join(errs...)
+}
+
+// kickDeleted answers the removal of an account, then closes its sessions.
+func (s *Server) kickDeleted(reply *stanza.Stanza, bare jid.JID) {
+	s.router.Route(context.Background(), reply)
+	var buf [8]session.Snapshot
+	for _, ss := range s.sessions.Sessions(buf[:0], bare) {
+		ss.Conn.CloseWithError(c2s.NotAuthorized)
+	}
 }
 
 // serverEndPoint is the tls-server-end-point channel binding of cert.

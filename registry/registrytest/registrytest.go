@@ -51,6 +51,22 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"ContextCancelled", testContextCancelled},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"NoAliasing", testNoAliasing},
+		{"DeleteAccountCascades", testDeleteAccountCascades},
+		{"RosterRoundTrip", testRosterRoundTrip},
+		{"RosterSorted", testRosterSorted},
+		{"RosterVersions", testRosterVersions},
+		{"RosterReplace", testRosterReplace},
+		{"RosterNotFound", testRosterNotFound},
+		{"CountRoster", testCountRoster},
+		{"RosterNoAliasing", testRosterNoAliasing},
+		{"OfflineRoundTrip", testOfflineRoundTrip},
+		{"OfflineQuota", testOfflineQuota},
+		{"OfflineDelete", testOfflineDelete},
+		{"OfflineNotFound", testOfflineNotFound},
+		{"OfflineConcurrent", testOfflineConcurrent},
+		{"AccountData", testAccountData},
+		{"BlockList", testBlockList},
+		{"BlockListNotFound", testBlockListNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, open(t))
@@ -258,6 +274,7 @@ func testAccountsSorted(t *testing.T, s registry.Store) {
 
 func testContextCancelled(t *testing.T, s registry.Store) {
 	mustCreate(t, s, account("localhost", "alice"))
+	fillAccount(t, s, "localhost", "alice")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	for _, tc := range []struct {
@@ -281,6 +298,61 @@ func testContextCancelled(t *testing.T, s registry.Store) {
 			_, err := s.Accounts(ctx, "localhost")
 			return err
 		}},
+		{"Roster", func(ctx context.Context) error {
+			_, _, err := s.Roster(ctx, "localhost", "alice")
+			return err
+		}},
+		{"RosterItem", func(ctx context.Context) error {
+			_, err := s.RosterItem(ctx, "localhost", "alice", "bob@example.org")
+			return err
+		}},
+		{"PutRosterItem", func(ctx context.Context) error {
+			_, err := s.PutRosterItem(ctx, item("carol@example.org"))
+			return err
+		}},
+		{"DeleteRosterItem", func(ctx context.Context) error {
+			_, err := s.DeleteRosterItem(ctx, "localhost", "alice", "bob@example.org")
+			return err
+		}},
+		{"RosterVersion", func(ctx context.Context) error {
+			_, err := s.RosterVersion(ctx, "localhost", "alice")
+			return err
+		}},
+		{"CountRoster", func(ctx context.Context) error {
+			_, err := s.CountRoster(ctx, "localhost", "alice")
+			return err
+		}},
+		{"AddOffline", func(ctx context.Context) error {
+			return s.AddOffline(ctx, "localhost", "alice", msg(1), 10)
+		}},
+		{"OfflineMessages", func(ctx context.Context) error {
+			_, err := s.OfflineMessages(ctx, "localhost", "alice", 0)
+			return err
+		}},
+		{"DeleteOffline", func(ctx context.Context) error {
+			return s.DeleteOffline(ctx, "localhost", "alice", []int64{1})
+		}},
+		{"CountOffline", func(ctx context.Context) error {
+			_, err := s.CountOffline(ctx, "localhost", "alice")
+			return err
+		}},
+		{"AccountData", func(ctx context.Context) error {
+			_, err := s.AccountData(ctx, "localhost", "alice", "vcard")
+			return err
+		}},
+		{"SetAccountData", func(ctx context.Context) error {
+			return s.SetAccountData(ctx, "localhost", "alice", "vcard", "")
+		}},
+		{"BlockList", func(ctx context.Context) error {
+			_, err := s.BlockList(ctx, "localhost", "alice")
+			return err
+		}},
+		{"Block", func(ctx context.Context) error {
+			return s.Block(ctx, "localhost", "alice", []string{"spam@example.org"})
+		}},
+		{"Unblock", func(ctx context.Context) error {
+			return s.Unblock(ctx, "localhost", "alice", nil)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.call(ctx); !errors.Is(err, context.Canceled) {
@@ -290,6 +362,7 @@ func testContextCancelled(t *testing.T, s registry.Store) {
 	}
 	// Nothing happened.
 	checkAccount(t, mustGet(t, s, "localhost", "alice"), account("localhost", "alice"))
+	checkFilled(t, s, "localhost", "alice")
 	if _, err := s.Account(t.Context(), "localhost", "bob"); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("Account(bob) after cancelled create: got %v, want %v", err, registry.ErrNotFound)
 	}
@@ -355,4 +428,87 @@ func testNoAliasing(t *testing.T, s registry.Store) {
 	checkAccount(t, got, want)
 	got.SHA256.ServerKey[0] ^= 0xff // the caller scribbles on a result
 	checkAccount(t, mustGet(t, s, "localhost", "alice"), want)
+}
+
+// fillAccount gives username@host a roster item, an offline message, a vCard
+// and a blocked JID, one row in every table that belongs to an account.
+func fillAccount(t *testing.T, s registry.Store, host, username string) {
+	t.Helper()
+	it := item("bob@example.org")
+	it.Host, it.Username = host, username
+	mustPutItem(t, s, it)
+	mustAddOffline(t, s, host, username, msg(1))
+	if err := s.SetAccountData(t.Context(), host, username, "vcard", vcard); err != nil {
+		t.Fatalf("SetAccountData: got %v, want nil", err)
+	}
+	if err := s.Block(t.Context(), host, username, []string{"spam@example.org"}); err != nil {
+		t.Fatalf("Block: got %v, want nil", err)
+	}
+}
+
+// checkFilled fails t unless username@host holds exactly what fillAccount
+// stored.
+func checkFilled(t *testing.T, s registry.Store, host, username string) {
+	t.Helper()
+	want := item("bob@example.org")
+	want.Host, want.Username = host, username
+	items, v := mustRoster(t, s, host, username)
+	if len(items) != 1 || !equalItems(items[0], want) || v != 1 {
+		t.Errorf("Roster(%s@%s): got %+v version %d, want [%+v] version 1", username, host, items, v, want)
+	}
+	if got := stanzas(mustOffline(t, s, host, username, 0)); len(got) != 1 || got[0] != msg(1) {
+		t.Errorf("OfflineMessages(%s@%s): got %q, want [%q]", username, host, got, msg(1))
+	}
+	if got, err := s.AccountData(t.Context(), host, username, "vcard"); err != nil || got != vcard {
+		t.Errorf("AccountData(%s@%s): got %q, %v, want %q", username, host, got, err, vcard)
+	}
+	if got, err := s.BlockList(t.Context(), host, username); err != nil || len(got) != 1 || got[0] != "spam@example.org" {
+		t.Errorf("BlockList(%s@%s): got %q, %v, want [spam@example.org]", username, host, got, err)
+	}
+}
+
+func testDeleteAccountCascades(t *testing.T, s registry.Store) {
+	for _, a := range []registry.Account{account("localhost", "alice"), account("localhost", "bob"), account("example.org", "alice")} {
+		mustCreate(t, s, a)
+		fillAccount(t, s, a.Host, a.Username)
+	}
+	if err := s.DeleteAccount(t.Context(), "localhost", "alice"); err != nil {
+		t.Fatalf("DeleteAccount: got %v, want nil", err)
+	}
+	// A new account under the old name starts with nothing of the old one's.
+	mustCreate(t, s, account("localhost", "alice"))
+	for _, tc := range []struct {
+		name string
+		got  func() (any, error)
+		want any
+	}{
+		{"Roster", func() (any, error) {
+			items, _, err := s.Roster(t.Context(), "localhost", "alice")
+			return len(items), err
+		}, 0},
+		{"RosterVersion", func() (any, error) { return s.RosterVersion(t.Context(), "localhost", "alice") }, int64(0)},
+		{"CountRoster", func() (any, error) { return s.CountRoster(t.Context(), "localhost", "alice") }, 0},
+		{"OfflineMessages", func() (any, error) {
+			ms, err := s.OfflineMessages(t.Context(), "localhost", "alice", 0)
+			return len(ms), err
+		}, 0},
+		{"CountOffline", func() (any, error) { return s.CountOffline(t.Context(), "localhost", "alice") }, 0},
+		{"AccountData", func() (any, error) {
+			_, err := s.AccountData(t.Context(), "localhost", "alice", "vcard")
+			return errors.Is(err, registry.ErrNotFound), nil
+		}, true},
+		{"BlockList", func() (any, error) {
+			jids, err := s.BlockList(t.Context(), "localhost", "alice")
+			return len(jids), err
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.got()
+			if err != nil || got != tc.want {
+				t.Errorf("got %v, %v, want %v, nil", got, err, tc.want)
+			}
+		})
+	}
+	checkFilled(t, s, "localhost", "bob")
+	checkFilled(t, s, "example.org", "alice")
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,6 +42,20 @@ func TestReopen(t *testing.T) {
 	if err := s.CreateAccount(ctx, want); err != nil {
 		t.Fatalf("CreateAccount: got %v, want nil", err)
 	}
+	wantItem := registry.RosterItem{Host: "localhost", Username: "alice", Contact: "bob@example.org", Name: "Bob",
+		Groups: []string{"Friends"}, Subscription: registry.SubTo, Ask: true, InRoster: true}
+	if _, err := s.PutRosterItem(ctx, wantItem); err != nil {
+		t.Fatalf("PutRosterItem: got %v, want nil", err)
+	}
+	if err := s.AddOffline(ctx, "localhost", "alice", "<message/>", 10); err != nil {
+		t.Fatalf("AddOffline: got %v, want nil", err)
+	}
+	if err := s.SetAccountData(ctx, "localhost", "alice", "vcard", "<vCard xmlns='vcard-temp'/>"); err != nil {
+		t.Fatalf("SetAccountData: got %v, want nil", err)
+	}
+	if err := s.Block(ctx, "localhost", "alice", []string{"spam@example.org"}); err != nil {
+		t.Fatalf("Block: got %v, want nil", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: got %v, want nil", err)
 	}
@@ -59,6 +75,20 @@ func TestReopen(t *testing.T) {
 	if got.Host != want.Host || got.Username != want.Username || !got.Created.Equal(want.Created) ||
 		!bytes.Equal(got.SHA256.ServerKey, want.SHA256.ServerKey) || got.SHA1.Iterations != want.SHA1.Iterations {
 		t.Errorf("Account after reopen: got %+v, want %+v", got, want)
+	}
+	items, version, err := s.Roster(ctx, "localhost", "alice")
+	if err != nil || len(items) != 1 || !reflect.DeepEqual(items[0], wantItem) || version != 1 {
+		t.Errorf("Roster after reopen: got %+v version %d, %v, want [%+v] version 1", items, version, err, wantItem)
+	}
+	ms, err := s.OfflineMessages(ctx, "localhost", "alice", 0)
+	if err != nil || len(ms) != 1 || ms[0].Stanza != "<message/>" {
+		t.Errorf("OfflineMessages after reopen: got %+v, %v, want one <message/>", ms, err)
+	}
+	if v, err := s.AccountData(ctx, "localhost", "alice", "vcard"); err != nil || v != "<vCard xmlns='vcard-temp'/>" {
+		t.Errorf("AccountData after reopen: got %q, %v, want the vCard", v, err)
+	}
+	if jids, err := s.BlockList(ctx, "localhost", "alice"); err != nil || !slices.Equal(jids, []string{"spam@example.org"}) {
+		t.Errorf("BlockList after reopen: got %q, %v, want [spam@example.org]", jids, err)
 	}
 }
 
@@ -127,4 +157,70 @@ func BenchmarkAccountParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// offlineStanza is a typical stored chat message with its delay stamp.
+const offlineStanza = `<message xmlns="jabber:client" from="bob@example.org/phone" to="alice@localhost" type="chat" id="a1b2c3"><body>See you at the usual place at eight?</body><delay xmlns="urn:xmpp:delay" from="localhost" stamp="2026-01-02T15:04:05.000Z"/></message>`
+
+// BenchmarkAddOffline stores messages for one offline account, as the
+// router does for each message to it. The limit is never reached.
+func BenchmarkAddOffline(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateAccount(b.Context(), benchAccount(0)); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		// Deliver now and then, so the count stays at a realistic size.
+		if i%100 == 99 {
+			ms, err := s.OfflineMessages(b.Context(), "localhost", "user0", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]int64, len(ms))
+			for j, m := range ms {
+				ids[j] = m.ID
+			}
+			if err := s.DeleteOffline(b.Context(), "localhost", "user0", ids); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.AddOffline(b.Context(), "localhost", "user0", offlineStanza, 1000); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkOfflineMessages reads a batch of 50 stored messages, as delivery
+// at login does, from a store holding 100 accounts' worth of them.
+func BenchmarkOfflineMessages(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const accounts, each = 100, 50
+	for i := range accounts {
+		if err := s.CreateAccount(b.Context(), benchAccount(i)); err != nil {
+			b.Fatal(err)
+		}
+		for range each {
+			if err := s.AddOffline(b.Context(), "localhost", fmt.Sprintf("user%d", i), offlineStanza, each); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	i := 0
+	for b.Loop() {
+		ms, err := s.OfflineMessages(b.Context(), "localhost", fmt.Sprintf("user%d", i%accounts), each)
+		if err != nil || len(ms) != each {
+			b.Fatalf("OfflineMessages: got %d messages, %v, want %d", len(ms), err, each)
+		}
+		i++
+	}
 }

@@ -37,6 +37,7 @@ const (
 	Conflict        = stream.Conflict
 	SystemShutdown  = stream.SystemShutdown
 	PolicyViolation = stream.PolicyViolation
+	NotAuthorized   = stream.NotAuthorized
 )
 
 // Conn is one client connection. After binding, its reader goroutine hands

@@ -145,6 +145,9 @@ func (c *Conn) sendFeatures() error {
 			}
 			b = append(b, "</starttls>"...)
 		}
+		if c.registrationOpen() {
+			b = append(b, "<register xmlns='"+NSRegisterFeature+"'/>"...)
+		}
 		if c.tls || !c.srv.cfg.RequireTLS {
 			sc := c.saslConfig()
 			b = append(b, "<mechanisms xmlns='"+stream.NSSASL+"'>"...)
@@ -240,6 +243,11 @@ func (c *Conn) negotiateStep(attempts *int) (restart bool, err error) {
 			}
 			if bound {
 				return false, nil
+			}
+
+		case el.Space == stanza.NSClient && el.Local == stanza.IQ && c.user.IsZero() && c.registrationOpen():
+			if err := c.registerElement(el); err != nil {
+				return false, err
 			}
 
 		default:

@@ -81,6 +81,9 @@ type Config struct {
 	MaxAuthAttempts    int
 	QueueSize          int
 	MaxConnsPerIP      int // 0: unlimited
+	// Registrar, when set, offers in-band registration (XEP-0077) before
+	// authentication on hosts where it is open.
+	Registrar Registrar
 	// Features are extra stream features (serialized XML) offered after
 	// authentication, next to bind, e.g. roster versioning.
 	Features []string
