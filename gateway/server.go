@@ -23,9 +23,9 @@ import (
 
 	"junction/config"
 	"junction/gateway/offline"
-	"junction/gateway/roster"
 	"junction/gateway/privatexml"
 	"junction/gateway/register"
+	"junction/gateway/roster"
 	"junction/gateway/router"
 	"junction/gateway/serverinfo"
 	"junction/gateway/session"
