@@ -241,3 +241,49 @@ func TestOfflineMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestCarbons(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	one := srv.Login(t, "alice", pw, "one")
+	two := srv.Login(t, "alice", pw, "two")
+	old := srv.Login(t, "alice", pw, "old") // never enables carbons
+	bob := srv.Login(t, "bob", pw, "b")
+	for _, c := range []*xmpptest.Client{one, two} {
+		c.Send("<iq type='set' id='cb'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+		find(t, "enable result", c.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "cb" && n.Attr("type") == "result" })
+	}
+	one.Ping()
+	old.Ping()
+
+	isCarbon := func(dir, body string) func(*xmltok.Node) bool {
+		return func(n *xmltok.Node) bool {
+			c := n.Child("urn:xmpp:carbons:2", dir)
+			if n.Name.Local != "message" || n.Attr("from") != "alice@localhost" || c == nil {
+				return false
+			}
+			f := c.Child("urn:xmpp:forward:0", "forwarded")
+			m := f.Child("jabber:client", "message")
+			return m != nil && m.Child("", "body") != nil && m.Child("", "body").Text == body
+		}
+	}
+	bob.Send("<message to='alice@localhost/one' type='chat'><body>to one</body></message>")
+	bob.Ping()
+	find(t, "received carbon", two.Ping(), isCarbon("received", "to one"))
+	if got := old.Ping(); len(got) != 0 {
+		t.Fatalf("resource without carbons got %s", xmpptest.XML(got[0]))
+	}
+	one.Send("<message to='bob@localhost' type='chat'><body>from one</body></message>")
+	one.Send("<message to='bob@localhost' type='chat'><body>secret</body><private xmlns='urn:xmpp:carbons:2'/></message>")
+	one.Ping()
+	got := two.Ping()
+	find(t, "sent carbon", got, isCarbon("sent", "from one"))
+	for _, n := range got {
+		if isCarbon("sent", "secret")(n) {
+			t.Fatalf("private message was carbon-copied")
+		}
+	}
+	one.Ping()
+	bob.Ping()
+}

@@ -98,16 +98,22 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	}
 	s.register = register.New(store, openHosts, cfg.C2S.RegistrationsPerIPHour, s.kickDeleted, opt.Logger.With("component", "register"))
 	serverIQ := router.NewIQMux(serverinfo.Ping(), serverinfo.Version("Junction", opt.Version), s.register)
-	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
-		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
-		Features:   func() []string { return slices.Concat(serverIQ.Features(), s.offline.Features()) },
-	})...)
 	var rt *router.Router
 	route := func(ctx context.Context, st *stanza.Stanza) { rt.Route(ctx, st) }
 	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))
 	s.offline = offline.New(store, 0, opt.Logger.With("component", "offline"))
 
 	accountIQ := router.NewIQMux(serverinfo.Ping(), s.roster, vcard.New(store), privatexml.New(store))
+	accountIQ.Add(router.NewCarbons(s.sessions)...)
+	// Clients look for account features (carbons, blocking…) on the server.
+	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
+		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
+		Features: func() []string {
+			f := slices.Concat(serverIQ.Features(), accountIQ.Features(), s.offline.Features())
+			slices.Sort(f)
+			return slices.Compact(f)
+		},
+	})...)
 	accountIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "account", Type: "registered"}},
 		Features:   accountIQ.Features,

@@ -14,10 +14,28 @@ const loginSettle = 200 * time.Millisecond
 // runLogins makes cfg.Sessions logins (TLS, SASL, bind; no presence), each
 // closed right after binding, cfg.Concurrency at a time and at most
 // cfg.ConnectRate per second, cycling over cfg.Accounts accounts. With a
-// server process it reports the server's CPU time per login.
+// server process it reports the server's CPU time per login. A warmup
+// (any cfg.Warmup above 0) first logs in to each account once, unmeasured.
 func runLogins(ctx context.Context, d *dialer) (*Result, error) {
 	cfg := d.cfg
 	r := newResult(cfg)
+	if cfg.Warmup > 0 {
+		// One unmeasured login per account: the server has read every
+		// account once, and the tool has derived every account's SCRAM
+		// keys, so neither side measures its cold start.
+		n := min(cfg.Accounts, cfg.Sessions)
+		cfg.progress("warming up with %d logins", n)
+		err := forEach(ctx, cfg, "warm-up logins", n, cfg.ConnectRate, func(ctx context.Context, i int) error {
+			s, err := d.login(ctx, i, fmt.Sprintf("warm%d", i), false)
+			if err == nil {
+				s.close()
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	w, before, err := newWatch(cfg, r)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"junction/xmpp/jid"
@@ -41,6 +42,8 @@ var (
 type dialer struct {
 	cfg  *Config
 	tlsc *tls.Config
+	keys keyCache
+	mech atomic.Pointer[string] // the mechanism the first login used
 }
 
 // newDialer prepares the TLS settings every connection shares. Certificates
@@ -189,8 +192,14 @@ func (c *conn) mechanisms() []string {
 	return out
 }
 
-// auth runs the SASL exchange for user and reopens the stream.
-func (c *conn) auth(want, user, password string) error {
+// stepper is one side of a SASL exchange, as sasl.Client.
+type stepper interface {
+	Step(in []byte) ([]byte, error)
+}
+
+// auth runs the SASL exchange for user and reopens the stream. SCRAM uses
+// the tool's own client with its key cache; PLAIN uses sasl.Client.
+func (c *conn) auth(want, user, password string, keys *keyCache) (string, error) {
 	offered := c.mechanisms()
 	mech := ""
 	if want == "auto" {
@@ -204,45 +213,52 @@ func (c *conn) auth(want, user, password string) error {
 		mech = want
 	}
 	if mech == "" {
-		return fmt.Errorf("%w: server offers SASL %v, none usable with -mech %s", errAuth, offered, want)
+		return "", fmt.Errorf("%w: server offers SASL %v, none usable with -mech %s", errAuth, offered, want)
 	}
-	cl := sasl.NewClient(mech, user, password, sasl.ChannelBinding{})
+	var cl stepper = sasl.NewClient(mech, user, password, sasl.ChannelBinding{})
+	sc := newSCRAM(mech, user, password, keys)
+	if sc != nil {
+		cl = sc
+	}
 	out, err := cl.Step(nil)
 	if err != nil {
-		return fmt.Errorf("SASL %s: %w", mech, err)
+		return "", fmt.Errorf("SASL %s: %w", mech, err)
 	}
 	if err := c.sendString("<auth xmlns='" + stream.NSSASL + "' mechanism='" + mech + "'>" + b64(out) + "</auth>"); err != nil {
-		return err
+		return "", err
 	}
 	for range 4 {
 		n, err := c.next()
 		if err != nil {
-			return fmt.Errorf("SASL %s: %w", mech, err)
+			return "", fmt.Errorf("SASL %s: %w", mech, err)
 		}
 		switch n.Name.Local {
 		case "challenge":
 			in, err := base64.StdEncoding.DecodeString(n.Text)
 			if err != nil {
-				return fmt.Errorf("%w: SASL challenge: %v", errProtocol, err)
+				return "", fmt.Errorf("%w: SASL challenge: %v", errProtocol, err)
 			}
 			out, err := cl.Step(in)
 			if err != nil {
-				return fmt.Errorf("%w as %s: %v", errAuth, user, err)
+				return "", fmt.Errorf("%w as %s: %v", errAuth, user, err)
 			}
 			if err := c.sendString("<response xmlns='" + stream.NSSASL + "'>" + b64(out) + "</response>"); err != nil {
-				return err
+				return "", err
 			}
 		case "success":
 			if t := strings.TrimSpace(n.Text); t != "" && t != "=" {
 				in, err := base64.StdEncoding.DecodeString(t)
 				if err != nil {
-					return fmt.Errorf("%w: SASL success data: %v", errProtocol, err)
+					return "", fmt.Errorf("%w: SASL success data: %v", errProtocol, err)
 				}
 				if _, err := cl.Step(in); err != nil {
-					return fmt.Errorf("%w as %s: %v", errAuth, user, err)
+					return "", fmt.Errorf("%w as %s: %v", errAuth, user, err)
 				}
 			}
-			return c.open()
+			if sc != nil && !sc.verified {
+				return "", fmt.Errorf("%w as %s: server did not prove it knows the password", errAuth, user)
+			}
+			return mech, c.open()
 		case "failure":
 			cond, text := "", ""
 			for _, ch := range n.Children {
@@ -255,12 +271,12 @@ func (c *conn) auth(want, user, password string) error {
 			if text != "" {
 				cond += " (" + text + ")"
 			}
-			return fmt.Errorf("%w as %s with %s: %s", errAuth, user, mech, cond)
+			return "", fmt.Errorf("%w as %s with %s: %s", errAuth, user, mech, cond)
 		default:
-			return fmt.Errorf("%w: got <%s/> during SASL", errProtocol, n.Name.Local)
+			return "", fmt.Errorf("%w: got <%s/> during SASL", errProtocol, n.Name.Local)
 		}
 	}
-	return fmt.Errorf("%w: SASL exchange too long", errProtocol)
+	return "", fmt.Errorf("%w: SASL exchange too long", errProtocol)
 }
 
 // iq sends an IQ and reads until its answer, skipping anything else, and
@@ -333,9 +349,11 @@ func (d *dialer) login(ctx context.Context, idx int, resource string, presence b
 		}
 		return nil, fmt.Errorf("log in %s: %w", user, err)
 	}
-	if err := c.auth(d.cfg.Mech, user, d.cfg.Password); err != nil {
+	mech, err := c.auth(d.cfg.Mech, user, d.cfg.Password, &d.keys)
+	if err != nil {
 		return fail(err)
 	}
+	d.mech.CompareAndSwap(nil, &mech)
 	full, err := c.bind(resource)
 	if err != nil {
 		return fail(err)

@@ -40,6 +40,9 @@ func runScenario(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r.Seconds = time.Since(start).Seconds()
+	if m := d.mech.Load(); m != nil {
+		r.Mech = *m
+	}
 	return r, nil
 }
 

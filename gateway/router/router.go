@@ -105,6 +105,10 @@ func (r *Router) Sessions() *session.Manager { return r.cfg.Sessions }
 func (r *Router) FromClient(ctx context.Context, st *stanza.Stanza) {
 	if st.Name != stanza.Presence {
 		r.Route(ctx, st)
+		if st.Name == stanza.Message && carbonEligible(st) && st.To.Bare() != st.From.Bare() {
+			from := st.From
+			r.sendCarbons(from.Bare(), st, "sent", func(j jid.JID) bool { return j == from })
+		}
 		return
 	}
 	switch {
@@ -250,6 +254,10 @@ func (r *Router) accountIQ(ctx context.Context, st *stanza.Stanza, bare jid.JID)
 func (r *Router) toFull(ctx context.Context, st *stanza.Stanza) {
 	if s := r.cfg.Sessions.Lookup(st.To); s != nil {
 		r.send(s.Conn, st)
+		if st.Name == stanza.Message && carbonEligible(st) && st.From.Bare() != st.To.Bare() {
+			to := st.To
+			r.sendCarbons(to.Bare(), st, "received", func(j jid.JID) bool { return j == to })
+		}
 		return
 	}
 	switch st.Name {
@@ -299,6 +307,16 @@ func (r *Router) deliverBareMessage(ctx context.Context, st *stanza.Stanza, bare
 		}
 	}
 	if delivered {
+		if carbonEligible(st) && st.From.Bare() != bare {
+			r.sendCarbons(bare, st, "received", func(j jid.JID) bool {
+				for _, s := range ss {
+					if s.Conn.JID() == j {
+						return s.Available && s.Priority == best
+					}
+				}
+				return false
+			})
+		}
 		return
 	}
 	switch st.Type {

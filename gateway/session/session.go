@@ -33,6 +33,7 @@ type Session struct {
 	priority   int
 	presence   *stanza.Stanza // last broadcast presence, nil before initial presence
 	interested bool           // asked for the roster: gets roster pushes
+	carbons    bool           // XEP-0280 carbons enabled
 	directed   []jid.JID      // got directed presence; told when the session goes away
 }
 
@@ -139,6 +140,7 @@ type Snapshot struct {
 	Available bool
 	Priority  int
 	Presence  *stanza.Stanza
+	Carbons   bool
 }
 
 // Sessions appends the state of bare's sessions to dst.
@@ -146,7 +148,7 @@ func (m *Manager) Sessions(dst []Snapshot, bare jid.JID) []Snapshot {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, s := range m.accounts[bare] {
-		dst = append(dst, Snapshot{Conn: s.Conn, Available: s.available, Priority: s.priority, Presence: s.presence})
+		dst = append(dst, Snapshot{Conn: s.Conn, Available: s.available, Priority: s.priority, Presence: s.presence, Carbons: s.carbons})
 	}
 	return dst
 }
@@ -193,6 +195,19 @@ func (m *Manager) Interested(dst []Conn, bare jid.JID) []Conn {
 		}
 	}
 	return dst
+}
+
+// SetCarbons turns XEP-0280 carbons on or off for the session bound to full.
+func (m *Manager) SetCarbons(full jid.JID, on bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.accounts[full.Bare()] {
+		if s.Conn.JID() == full {
+			s.carbons = on
+			return true
+		}
+	}
+	return false
 }
 
 // AddDirected remembers that c sent directed available presence to to.

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"junction/gateway/gatewaytest"
+)
+
+const testPassword = "load-test-pw"
+
+// startServer runs a Junction with accounts bench0…bench(n-1).
+func startServer(t *testing.T, n int) *gatewaytest.Server {
+	t.Helper()
+	srv := gatewaytest.Start(t)
+	for i := range n {
+		srv.AddUser(t, "bench"+itoa(i), testPassword)
+	}
+	return srv
+}
+
+func itoa(i int) string { return string(appendInt(nil, i)) }
+
+func appendInt(b []byte, i int) []byte {
+	if i >= 10 {
+		b = appendInt(b, i/10)
+	}
+	return append(b, byte('0'+i%10))
+}
+
+// testConfig is a short run against srv.
+func testConfig(srv *gatewaytest.Server, scenario string) Config {
+	cfg := defaultConfig()
+	cfg.Addr = srv.Addr("c2s").String()
+	cfg.Domain = srv.Host
+	cfg.Password = testPassword
+	cfg.Scenario = scenario
+	cfg.Sessions = 10
+	cfg.Pairs = 4
+	cfg.Window = 8
+	cfg.Rate = 400
+	cfg.Duration = time.Second
+	cfg.Warmup = 200 * time.Millisecond
+	cfg.Concurrency = 4
+	cfg.Timeout = 10 * time.Second
+	cfg.PID = os.Getpid()
+	return cfg
+}
+
+// checkLatency checks that the percentiles are present and ordered.
+func checkLatency(t *testing.T, p Percentiles) {
+	t.Helper()
+	if p.Count == 0 {
+		t.Fatalf("got no latency samples, want some")
+	}
+	steps := []struct {
+		name string
+		v    float64
+	}{{"min", p.Min}, {"p50", p.P50}, {"p90", p.P90}, {"p99", p.P99}, {"p99.9", p.P999}, {"max", p.Max}}
+	for i := 1; i < len(steps); i++ {
+		if steps[i].v < steps[i-1].v {
+			t.Errorf("got %s %.4fms below %s %.4fms, want percentiles in order", steps[i].name, steps[i].v, steps[i-1].name, steps[i-1].v)
+		}
+	}
+	if p.Min <= 0 {
+		t.Errorf("got min latency %.4fms, want above 0", p.Min)
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	srv := startServer(t, 10)
+	for _, tc := range []struct {
+		name     string
+		scenario string
+		change   func(*Config)
+		check    func(t *testing.T, r *Result)
+	}{
+		{
+			name:     "idle",
+			scenario: scenarioIdle,
+			change: func(c *Config) {
+				c.Duration = 300 * time.Millisecond
+				c.ConnectRate = 200
+			},
+			check: func(t *testing.T, r *Result) {
+				if r.Idle == nil || r.Idle.Sessions != 10 {
+					t.Fatalf("got idle result %+v, want 10 sessions", r.Idle)
+				}
+				if r.Server == nil || r.Server.RSSBeforeKB <= 0 || r.Server.RSSAfterKB <= 0 {
+					t.Fatalf("got server stats %+v, want RSS before and after", r.Server)
+				}
+				if r.Idle.HeldSeconds < 0.3 {
+					t.Errorf("got sessions held %.2fs, want at least 0.3s", r.Idle.HeldSeconds)
+				}
+			},
+		},
+		{
+			name:     "throughput",
+			scenario: scenarioThroughput,
+			check: func(t *testing.T, r *Result) {
+				m := r.Messages
+				if m == nil || m.Delivered == 0 || m.MsgsPerSec <= 0 {
+					t.Fatalf("got message result %+v, want messages delivered", m)
+				}
+				if m.Lost != 0 || m.Errors != 0 {
+					t.Errorf("got %d lost and %d errors, want none", m.Lost, m.Errors)
+				}
+				if m.Latency.Count != uint64(m.Delivered) {
+					t.Errorf("got %d latency samples, want one per delivered message (%d)", m.Latency.Count, m.Delivered)
+				}
+				checkLatency(t, m.Latency)
+			},
+		},
+		{
+			name:     "rate",
+			scenario: scenarioRate,
+			check: func(t *testing.T, r *Result) {
+				m := r.Messages
+				if m == nil {
+					t.Fatal("got no message result")
+				}
+				// 400 msgs/s for 1s: the schedule alone fixes what is sent.
+				if m.Sent < 390 || m.Sent > 410 {
+					t.Errorf("got %d sent in the measured second, want 400±10", m.Sent)
+				}
+				if m.Lost != 0 || m.Errors != 0 {
+					t.Errorf("got %d lost and %d errors, want none", m.Lost, m.Errors)
+				}
+				if m.Latency.Count != uint64(m.Sent) {
+					t.Errorf("got %d latency samples, want one per message sent in the period (%d)", m.Latency.Count, m.Sent)
+				}
+				checkLatency(t, m.Latency)
+			},
+		},
+		{
+			name:     "logins",
+			scenario: scenarioLogins,
+			change: func(c *Config) {
+				c.Sessions = 20
+				c.Accounts = 5
+			},
+			check: func(t *testing.T, r *Result) {
+				l := r.Logins
+				if l == nil || l.Logins != 20 || l.LoginsPerSec <= 0 {
+					t.Fatalf("got login result %+v, want 20 logins", l)
+				}
+				if l.CPUMsPerLog <= 0 {
+					t.Errorf("got %.3f ms CPU per login, want above 0", l.CPUMsPerLog)
+				}
+				if l.LoginTime.Count != 20 {
+					t.Errorf("got %d login times, want 20", l.LoginTime.Count)
+				}
+				checkLatency(t, l.LoginTime)
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(srv, tc.scenario)
+			if tc.change != nil {
+				tc.change(&cfg)
+			}
+			r, err := runScenario(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if r.Mech != mechSCRAMSHA256 {
+				t.Errorf("got mechanism %q, want %s chosen by auto", r.Mech, mechSCRAMSHA256)
+			}
+			tc.check(t, r)
+			var sb strings.Builder
+			r.summary(&sb)
+			if !strings.Contains(sb.String(), tc.scenario) {
+				t.Errorf("got summary %q, want it to name %s", sb.String(), tc.scenario)
+			}
+		})
+	}
+}
+
+func TestFailures(t *testing.T) {
+	srv := startServer(t, 2)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name    string
+		change  func(*Config)
+		wantIs  error
+		wantErr string
+	}{
+		{name: "wrong password", change: func(c *Config) { c.Password = "wrong" }, wantIs: errAuth, wantErr: "not-authorized"},
+		{name: "unknown account", change: func(c *Config) { c.UserPattern = "nobody%d" }, wantIs: errAuth, wantErr: "nobody0"},
+		{name: "mechanism not offered", change: func(c *Config) { c.Mech = mechPLAIN; c.TLS = "direct"; c.Addr = srv.Addr("c2s").String() }, wantErr: "TLS handshake"},
+		{name: "connection refused", change: func(c *Config) { c.Addr = closed }, wantErr: "connection refused"},
+		{name: "accounts too few", change: func(c *Config) { c.Accounts = 1 }, wantErr: "-accounts 1"},
+		{name: "bad pattern", change: func(c *Config) { c.UserPattern = "bench" }, wantErr: "-user-pattern"},
+		{name: "bad scenario", change: func(c *Config) { c.Scenario = "muc" }, wantErr: "-scenario"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(srv, scenarioIdle)
+			cfg.Sessions = 2
+			cfg.Duration = 100 * time.Millisecond
+			cfg.Warmup = 0
+			tc.change(&cfg)
+			_, err := runScenario(context.Background(), cfg)
+			if err == nil {
+				t.Fatalf("got no error, want one containing %q", tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got error %q, want it to contain %q", err, tc.wantErr)
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("got error %v, want errors.Is %v", err, tc.wantIs)
+			}
+		})
+	}
+}
+
+func TestRunFlags(t *testing.T) {
+	srv := startServer(t, 2)
+	jsonPath := t.TempDir() + "/r.json"
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{name: "no password", args: []string{"-scenario", "idle"}, wantCode: 2, wantOut: "-password is required"},
+		{name: "stray argument", args: []string{"-password", "x", "extra"}, wantCode: 2, wantOut: "unexpected arguments"},
+		{
+			name: "idle with json",
+			args: []string{"-addr", srv.Addr("c2s").String(), "-domain", srv.Host, "-password", testPassword,
+				"-scenario", "idle", "-n", "2", "-duration", "100ms", "-warmup", "0s", "-json", jsonPath},
+			wantCode: 0,
+			wantOut:  "2 connected",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			code := run(context.Background(), tc.args, &out, &errOut)
+			if code != tc.wantCode {
+				t.Fatalf("got exit %d, want %d (stderr %q)", code, tc.wantCode, errOut.String())
+			}
+			if got := out.String() + errOut.String(); !strings.Contains(got, tc.wantOut) {
+				t.Errorf("got output %q, want it to contain %q", got, tc.wantOut)
+			}
+		})
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatalf("read JSON result: %v", err)
+	}
+	if !strings.Contains(string(b), `"scenario": "idle"`) {
+		t.Errorf("got JSON %s, want the idle scenario in it", b)
+	}
+}
