@@ -287,3 +287,73 @@ func TestCarbons(t *testing.T) {
 	one.Ping()
 	bob.Ping()
 }
+
+func TestBlocking(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	bob := srv.Login(t, "bob", pw, "b")
+
+	alice.Send("<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='bob@localhost'/></block></iq>")
+	got := alice.Ping()
+	find(t, "block result", got, func(n *xmltok.Node) bool { return n.Attr("id") == "b1" && n.Attr("type") == "result" })
+	find(t, "block push", got, func(n *xmltok.Node) bool { return n.Child("urn:xmpp:blocking", "block") != nil })
+
+	alice.Send("<iq type='get' id='l1'><blocklist xmlns='urn:xmpp:blocking'/></iq>")
+	l := find(t, "blocklist", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "l1" })
+	if it := l.Child("urn:xmpp:blocking", "blocklist").Child("", "item"); it == nil || it.Attr("jid") != "bob@localhost" {
+		t.Fatalf("got %s, want bob in the block list", xmpptest.XML(l))
+	}
+
+	bob.Send("<message to='alice@localhost/a' type='chat' id='x1'><body>hi</body></message>")
+	if n := find(t, "error", bob.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "x1" }); errorCondition(n) != "service-unavailable" {
+		t.Fatalf("got %s, want service-unavailable", xmpptest.XML(n))
+	}
+	if got := alice.Ping(); len(got) != 0 {
+		t.Fatalf("alice got %s from a blocked contact", xmpptest.XML(got[0]))
+	}
+	alice.Send("<message to='bob@localhost' type='chat' id='x2'><body>hi</body></message>")
+	n := find(t, "error", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "x2" })
+	if errorCondition(n) != "not-acceptable" || n.Child("", "error").Child("urn:xmpp:blocking:errors", "blocked") == nil {
+		t.Fatalf("got %s, want not-acceptable with <blocked/>", xmpptest.XML(n))
+	}
+
+	alice.Send("<iq type='set' id='u1'><unblock xmlns='urn:xmpp:blocking'/></iq>")
+	alice.Ping()
+	bob.Send("<message to='alice@localhost/a' type='chat' id='x3'><body>again</body></message>")
+	bob.Ping()
+	find(t, "message after unblock", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "x3" })
+}
+
+func TestVCardAndPrivateStorage(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	bob := srv.Login(t, "bob", pw, "b")
+	alice.Send("<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><NICKNAME>al</NICKNAME></vCard></iq>")
+	find(t, "set result", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "v1" && n.Attr("type") == "result" })
+	bob.Send("<iq type='get' id='v2' to='alice@localhost'><vCard xmlns='vcard-temp'/></iq>")
+	n := find(t, "vcard", bob.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "v2" })
+	if v := n.Child("vcard-temp", "vCard"); v == nil || v.Child("", "FN") == nil || v.Child("", "FN").Text != "Alice Liddell" {
+		t.Fatalf("got %s, want alice's vCard", xmpptest.XML(n))
+	}
+	bob.Send("<iq type='set' id='v3' to='alice@localhost'><vCard xmlns='vcard-temp'><FN>Mallory</FN></vCard></iq>")
+	if n := find(t, "error", bob.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "v3" }); errorCondition(n) != "forbidden" {
+		t.Fatalf("got %s, want forbidden", xmpptest.XML(n))
+	}
+
+	alice.Send("<iq type='set' id='p1'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='room@muc.example' autojoin='true'/></storage></query></iq>")
+	find(t, "private set", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "p1" && n.Attr("type") == "result" })
+	alice.Send("<iq type='get' id='p2'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query></iq>")
+	n = find(t, "private get", alice.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "p2" })
+	st := n.Child("jabber:iq:private", "query").Child("storage:bookmarks", "storage")
+	if st == nil || st.Child("", "conference") == nil {
+		t.Fatalf("got %s, want the stored bookmarks", xmpptest.XML(n))
+	}
+	bob.Send("<iq type='get' id='p3' to='alice@localhost'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query></iq>")
+	if n := find(t, "error", bob.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "p3" }); errorCondition(n) != "forbidden" {
+		t.Fatalf("got %s, want forbidden", xmpptest.XML(n))
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"junction/config"
+	"junction/gateway/blocking"
 	"junction/gateway/offline"
 	"junction/gateway/privatexml"
 	"junction/gateway/register"
@@ -54,6 +55,7 @@ type Server struct {
 	sessions *session.Manager
 	roster   *roster.Service
 	register *register.Service
+	blocking *blocking.Service
 	offline  *offline.Storage
 	router   *router.Router
 	c2s      *c2s.Server
@@ -105,6 +107,8 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 
 	accountIQ := router.NewIQMux(serverinfo.Ping(), s.roster, vcard.New(store), privatexml.New(store))
 	accountIQ.Add(router.NewCarbons(s.sessions)...)
+	s.blocking = blocking.New(store, s.sessions, route, opt.Logger.With("component", "blocking"))
+	accountIQ.Add(s.blocking.Handlers()...)
 	// Clients look for account features (carbons, blocking…) on the server.
 	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
@@ -129,6 +133,7 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 		Dropped:   func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() },
 		Roster:    s.roster,
 		Offline:   s.offline,
+		Blocking:  s.blocking,
 	})
 	s.router = rt
 	return s, nil
@@ -277,6 +282,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // kickDeleted answers the removal of an account, then closes its sessions.
 func (s *Server) kickDeleted(reply *stanza.Stanza, bare jid.JID) {
 	s.router.Route(context.Background(), reply)
+	s.blocking.Forget(bare)
 	var buf [8]session.Snapshot
 	for _, ss := range s.sessions.Sessions(buf[:0], bare) {
 		ss.Conn.CloseWithError(c2s.NotAuthorized)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"junction/config"
 	"junction/gateway/gatewaytest"
 )
 
@@ -19,18 +21,9 @@ func startServer(t *testing.T, n int) *gatewaytest.Server {
 	t.Helper()
 	srv := gatewaytest.Start(t)
 	for i := range n {
-		srv.AddUser(t, "bench"+itoa(i), testPassword)
+		srv.AddUser(t, "bench"+strconv.Itoa(i), testPassword)
 	}
 	return srv
-}
-
-func itoa(i int) string { return string(appendInt(nil, i)) }
-
-func appendInt(b []byte, i int) []byte {
-	if i >= 10 {
-		b = appendInt(b, i/10)
-	}
-	return append(b, byte('0'+i%10))
 }
 
 // testConfig is a short run against srv.
@@ -196,8 +189,8 @@ func TestFailures(t *testing.T) {
 		wantErr string
 	}{
 		{name: "wrong password", change: func(c *Config) { c.Password = "wrong" }, wantIs: errAuth, wantErr: "not-authorized"},
-		{name: "unknown account", change: func(c *Config) { c.UserPattern = "nobody%d" }, wantIs: errAuth, wantErr: "nobody0"},
-		{name: "mechanism not offered", change: func(c *Config) { c.Mech = mechPLAIN; c.TLS = "direct"; c.Addr = srv.Addr("c2s").String() }, wantErr: "TLS handshake"},
+		{name: "unknown account", change: func(c *Config) { c.UserPattern = "nobody%d" }, wantIs: errAuth, wantErr: "as nobody"},
+		{name: "direct TLS on a STARTTLS port", change: func(c *Config) { c.TLS = "direct" }, wantErr: "TLS handshake"},
 		{name: "connection refused", change: func(c *Config) { c.Addr = closed }, wantErr: "connection refused"},
 		{name: "accounts too few", change: func(c *Config) { c.Accounts = 1 }, wantErr: "-accounts 1"},
 		{name: "bad pattern", change: func(c *Config) { c.UserPattern = "bench" }, wantErr: "-user-pattern"},
@@ -259,5 +252,45 @@ func TestRunFlags(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"scenario": "idle"`) {
 		t.Errorf("got JSON %s, want the idle scenario in it", b)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	open := gatewaytest.Start(t, func(c *config.Config) {
+		c.Hosts[0].Registration = "open"
+		c.C2S.RegistrationsPerIPHour = 0
+	})
+	closed := gatewaytest.Start(t)
+	for _, tc := range []struct {
+		name    string
+		srv     *gatewaytest.Server
+		runs    int // a second run finds the accounts present (conflict)
+		wantErr error
+	}{
+		{name: "open", srv: open, runs: 2},
+		{name: "closed", srv: closed, runs: 1, wantErr: errRegister},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.runs {
+				cfg := testConfig(tc.srv, scenarioIdle)
+				cfg.Register = true
+				cfg.Sessions = 3
+				cfg.Duration = 50 * time.Millisecond
+				cfg.Warmup = 0
+				r, err := runScenario(context.Background(), cfg)
+				if tc.wantErr != nil {
+					if !errors.Is(err, tc.wantErr) {
+						t.Fatalf("got error %v, want %v", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+				if r.Idle.Sessions != 3 {
+					t.Errorf("run %d: got %d sessions, want 3", i+1, r.Idle.Sessions)
+				}
+			}
+		})
 	}
 }

@@ -38,6 +38,12 @@ var (
 	errProtocol = errors.New("load: unexpected answer from server")
 )
 
+// streamError is a stream error the server sent; it is an errProtocol.
+type streamError struct{ condition string }
+
+func (e *streamError) Error() string { return errProtocol.Error() + ": stream error " + e.condition }
+func (e *streamError) Unwrap() error { return errProtocol }
+
 // dialer opens client streams for one run; it is safe for concurrent use.
 type dialer struct {
 	cfg  *Config
@@ -155,7 +161,7 @@ func (c *conn) next() (*xmltok.Node, error) {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	if el.Space == xmltok.NSStream && el.Local == "error" {
-		return nil, fmt.Errorf("%w: stream error %s", errProtocol, streamErrorCondition(el))
+		return nil, &streamError{condition: streamErrorCondition(el)}
 	}
 	return el.Node()
 }
@@ -395,28 +401,34 @@ func (d *dialer) register(ctx context.Context, idx int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var se *streamError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w: register %s: server closed the stream with %s", errRegister, user, se.condition)
+		}
 		return fmt.Errorf("register %s: %w", user, err)
 	}
 	if n.Attr("type") == "result" {
 		c.sendString(stream.Close)
 		return nil
 	}
-	cond := stanzaErrorCondition(n)
+	cond, text := stanzaErrorCondition(n)
 	if cond == "conflict" {
 		c.sendString(stream.Close)
 		return nil
 	}
+	if text != "" {
+		cond += " (" + text + ")"
+	}
 	return fmt.Errorf("%w: register %s: %s", errRegister, user, cond)
 }
 
-// stanzaErrorCondition returns the defined condition of an error stanza,
-// with its text if any.
-func stanzaErrorCondition(n *xmltok.Node) string {
+// stanzaErrorCondition returns the defined condition of an error stanza
+// and its text, if any.
+func stanzaErrorCondition(n *xmltok.Node) (cond, text string) {
 	e := n.Child("", "error")
 	if e == nil {
-		return "error without a condition"
+		return "error without a condition", ""
 	}
-	cond, text := "", ""
 	for _, ch := range e.Children {
 		if ch.Name.Local == "text" {
 			text = ch.Text
@@ -424,10 +436,7 @@ func stanzaErrorCondition(n *xmltok.Node) string {
 			cond = ch.Name.Local
 		}
 	}
-	if text != "" {
-		return cond + " (" + text + ")"
-	}
-	return cond
+	return cond, text
 }
 
 // b64 encodes SASL data, "=" for none.

@@ -17,8 +17,8 @@ type countConn struct {
 	n int
 }
 
-func (c *countConn) JID() jid.JID                   { return c.j }
-func (c *countConn) Send(*stanza.Stanza) error      { c.n++; return nil }
+func (c *countConn) JID() jid.JID                    { return c.j }
+func (c *countConn) Send(*stanza.Stanza) error       { c.n++; return nil }
 func (c *countConn) CloseWithError(condition string) {}
 
 type noAccounts struct{}

@@ -18,6 +18,7 @@ import (
 	"junction/registry"
 	"junction/xmpp/jid"
 	"junction/xmpp/stanza"
+	"junction/xmpp/xmltok"
 )
 
 // Accounts answers whether a local account exists.
@@ -43,6 +44,13 @@ type Config struct {
 	Roster Rosters
 	// Offline keeps messages for accounts with no available resource.
 	Offline Offline
+	// Blocking says whether an account blocks an address (XEP-0191).
+	Blocking Blocker
+}
+
+// Blocker is what the router needs of block lists.
+type Blocker interface {
+	Blocks(ctx context.Context, owner, other jid.JID) bool
 }
 
 // Rosters is what the router needs of the roster service.
@@ -103,6 +111,21 @@ func (r *Router) Sessions() *session.Manager { return r.cfg.Sessions }
 // 'to' is broadcast, subscription verbs run the roster, and everything else
 // is routed.
 func (r *Router) FromClient(ctx context.Context, st *stanza.Stanza) {
+	if r.cfg.Blocking != nil && !st.To.IsZero() && st.To.Localpart() != "" && st.To.Bare() != st.From.Bare() &&
+		r.cfg.Blocking.Blocks(ctx, st.From.Bare(), st.To) {
+		if st.Name == stanza.Presence {
+			r.cfg.Dropped("blocked-outbound-presence")
+			return
+		}
+		// Straight to the sender: routed, the error would come from the
+		// blocked address and be dropped as blocked itself.
+		if reply := stanza.ErrorReply(st, blockedError()); reply != nil {
+			if s := r.cfg.Sessions.Lookup(st.From); s != nil {
+				r.send(s.Conn, reply)
+			}
+		}
+		return
+	}
 	if st.Name != stanza.Presence {
 		r.Route(ctx, st)
 		if st.Name == stanza.Message && carbonEligible(st) && st.To.Bare() != st.From.Bare() {
@@ -158,11 +181,36 @@ func (r *Router) Route(ctx context.Context, st *stanza.Stanza) {
 		r.toServer(ctx, st)
 		return
 	}
+	if r.blockedInbound(ctx, st) {
+		return
+	}
 	if to.Resourcepart() == "" {
 		r.toBare(ctx, st)
 		return
 	}
 	r.toFull(ctx, st)
+}
+
+// blockedInbound drops or refuses a stanza from someone the recipient
+// blocks (XEP-0191 §3.5).
+func (r *Router) blockedInbound(ctx context.Context, st *stanza.Stanza) bool {
+	if r.cfg.Blocking == nil || st.From.IsZero() || st.From.Bare() == st.To.Bare() ||
+		!r.cfg.Blocking.Blocks(ctx, st.To.Bare(), st.From) {
+		return false
+	}
+	switch {
+	case st.Name == stanza.Message && st.Type != "error" && st.Type != "groupchat" && st.Type != "headline",
+		st.Name == stanza.IQ && (st.Type == "get" || st.Type == "set"):
+		r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, ""))
+	default:
+		r.cfg.Dropped("blocked-inbound")
+	}
+	return true
+}
+
+func blockedError() *stanza.Error {
+	return &stanza.Error{Type: stanza.Cancel, Condition: stanza.NotAcceptable, Text: "you are blocking this contact",
+		App: xmltok.NewNode("urn:xmpp:blocking:errors", "blocked")}
 }
 
 // routeNoTo handles a stanza a client sent without 'to': it is for the

@@ -51,7 +51,9 @@ type Error struct {
 	Type      ErrorType
 	Condition Condition
 	Text      string
-	Err       error
+	// App is an optional application-specific condition element.
+	App *xmltok.Node
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -73,6 +75,9 @@ func (e *Error) Node() *xmltok.Node {
 	n.Add(xmltok.NewNode(NSStanzas, string(e.Condition)))
 	if e.Text != "" {
 		n.Add(xmltok.NewNode(NSStanzas, "text").SetText(e.Text))
+	}
+	if e.App != nil {
+		n.Add(e.App)
 	}
 	return n
 }
