@@ -1,11 +1,13 @@
 package gateway_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"junction/config"
 	"junction/gateway/gatewaytest"
+	"junction/gateway/serverinfo"
 	"junction/xmpp/stanza"
 	"junction/xmpp/stream"
 	"junction/xmpp/xmltok"
@@ -253,5 +255,42 @@ func TestSlowReaderDoesNotBlockOthers(t *testing.T) {
 	}
 	if got := srv.Metrics().QueueOverflows(); got < 1 {
 		t.Fatalf("got %v queue overflows, want at least 1", got)
+	}
+}
+
+func TestServerCapabilities(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	c := srv.Dial(t)
+	c.StartTLS()
+	if err := c.Auth("SCRAM-SHA-256", "alice", pw); err != nil {
+		t.Fatal(err)
+	}
+	caps := c.Features.Child("http://jabber.org/protocol/caps", "c")
+	if caps == nil || caps.Attr("hash") != "sha-1" || caps.Attr("ver") == "" {
+		t.Fatalf("got features %s, want XEP-0115 caps", xmpptest.XML(c.Features))
+	}
+	if _, err := c.Bind("r"); err != nil {
+		t.Fatal(err)
+	}
+	node := caps.Attr("node") + "#" + caps.Attr("ver")
+	c.Send("<iq type='get' to='localhost' id='c1'><query xmlns='http://jabber.org/protocol/disco#info' node='" + node + "'/></iq>")
+	n := only(t, c.Ping())
+	q := n.Child("http://jabber.org/protocol/disco#info", "query")
+	if q == nil || q.Attr("node") != node {
+		t.Fatalf("got %s, want disco#info for the caps node", xmpptest.XML(n))
+	}
+	// The advertised hash is the hash of what disco#info lists.
+	var features []string
+	for _, f := range q.ChildrenNamed("", "feature") {
+		features = append(features, f.Attr("var"))
+	}
+	if got := serverinfo.CapsVer([]serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}}, features); got != caps.Attr("ver") {
+		t.Fatalf("caps ver %s does not match disco#info (hash %s)", caps.Attr("ver"), got)
+	}
+	for _, want := range []string{"jabber:iq:roster", "urn:xmpp:carbons:2", "urn:xmpp:blocking", "vcard-temp", "jabber:iq:private", "jabber:iq:register", "msgoffline"} {
+		if !slices.Contains(features, want) {
+			t.Errorf("server disco#info lacks %s: %v", want, features)
+		}
 	}
 }

@@ -38,6 +38,9 @@ import (
 	"junction/xmpp/stanza"
 )
 
+// capsNode names Junction in XEP-0115 capabilities.
+const capsNode = "https://junction.im/caps"
+
 // Options are what the binary passes besides the config.
 type Options struct {
 	Version string
@@ -56,6 +59,7 @@ type Server struct {
 	roster   *roster.Service
 	register *register.Service
 	blocking *blocking.Service
+	caps     string // XEP-0115 <c/> for stream features
 	offline  *offline.Storage
 	router   *router.Router
 	c2s      *c2s.Server
@@ -110,18 +114,17 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	s.blocking = blocking.New(store, s.sessions, route, opt.Logger.With("component", "blocking"))
 	accountIQ.Add(s.blocking.Handlers()...)
 	// Clients look for account features (carbons, blocking…) on the server.
-	serverIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
+	serverDisco := serverinfo.DiscoSource{
 		Identities: []serverinfo.Identity{{Category: "server", Type: "im", Name: "Junction"}},
 		Features: func() []string {
 			f := slices.Concat(serverIQ.Features(), accountIQ.Features(), s.offline.Features())
 			slices.Sort(f)
 			return slices.Compact(f)
 		},
-	})...)
-	accountIQ.Add(serverinfo.Disco(serverinfo.DiscoSource{
-		Identities: []serverinfo.Identity{{Category: "account", Type: "registered"}},
-		Features:   accountIQ.Features,
-	})...)
+		CapsNode: capsNode,
+	}
+	serverIQ.Add(serverinfo.Disco(serverDisco)...)
+	s.caps = string(serverinfo.Caps(serverDisco).AppendXML(nil, "jabber:client"))
 
 	rt = router.New(router.Config{
 		Hosts:     hosts,
@@ -196,7 +199,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxAuthAttempts:    c.MaxAuthAttempts,
 		QueueSize:          c.QueueSize,
 		MaxConnsPerIP:      c.MaxConnsPerIP,
-		Features:           []string{"<ver xmlns='urn:xmpp:features:rosterver'/>"},
+		Features:           []string{"<ver xmlns='urn:xmpp:features:rosterver'/>", s.caps},
 		Registrar:          s.register,
 		Logger:             s.log.With("component", "c2s"),
 		Observer:           c2sObserver{s.metrics},

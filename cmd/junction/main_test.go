@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"junction/xmpp/xmpptest"
 )
 
 // writeConfig writes a config using a temp data dir and free ports.
@@ -144,5 +147,74 @@ func TestServeAndSignal(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "pw") && strings.Contains(logs.String(), "password") {
 		t.Errorf("log mentions the password:\n%s", logs.String())
+	}
+}
+
+// TestOfflineMessagesSurviveSIGKILL: messages stored for an offline user
+// survive a server killed without warning, and arrive exactly once.
+func TestOfflineMessagesSurviveSIGKILL(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "junction")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cfg := writeConfig(t, "c2s:\n  listen: "+addr+"\n  direct_tls_listen: \"\"\nmetrics:\n  listen: \"\"\n")
+	for _, u := range []string{"alice@localhost", "bob@localhost"} {
+		add := exec.Command(bin, "user", "add", u, "-config", cfg)
+		add.Stdin = strings.NewReader("pw\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("user add: %v\n%s", err, out)
+		}
+	}
+	start := func() *exec.Cmd {
+		srv := exec.Command(bin, "serve", "-config", cfg)
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+		return srv
+	}
+	login := func(user string) *xmpptest.Client {
+		c := dialRetry(t, addr)
+		c.StartTLS()
+		if err := c.Auth("SCRAM-SHA-256", user, "pw"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Bind("r"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	srv := start()
+	alice := login("alice")
+	const n = 5
+	for i := range n {
+		alice.Send("<message to='bob@localhost' type='chat'><body>m" + strconv.Itoa(i) + "</body></message>")
+	}
+	if got := alice.Ping(); len(got) != 0 {
+		t.Fatalf("alice got %s, want no bounce", xmpptest.XML(got[0]))
+	}
+	srv.Process.Signal(syscall.SIGKILL)
+	srv.Wait()
+
+	start()
+	count := func() []string {
+		bob := login("bob")
+		bob.Send("<presence/>")
+		var bodies []string
+		for _, m := range bob.Ping() {
+			if b := m.Child("", "body"); m.Name.Local == "message" && b != nil {
+				bodies = append(bodies, b.Text)
+			}
+		}
+		bob.Close()
+		return bodies
+	}
+	if got, want := strings.Join(count(), ","), "m0,m1,m2,m3,m4"; got != want {
+		t.Fatalf("after SIGKILL and restart bob got %q, want %q", got, want)
+	}
+	if got := count(); len(got) != 0 {
+		t.Fatalf("second login got %v again, want nothing", got)
 	}
 }

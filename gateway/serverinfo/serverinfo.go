@@ -5,7 +5,12 @@
 package serverinfo
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"slices"
+	"strings"
 
 	"junction/gateway/router"
 	"junction/xmpp/stanza"
@@ -67,6 +72,49 @@ type DiscoSource struct {
 	Features func() []string
 	// Items returns the items of the addressed entity (may be nil).
 	Items func(ctx context.Context, req *stanza.Stanza) []Item
+	// CapsNode, when set, makes disco#info also answer for the XEP-0115
+	// node CapsNode#ver.
+	CapsNode string
+}
+
+// NSCaps is XEP-0115's namespace.
+const NSCaps = "http://jabber.org/protocol/caps"
+
+// CapsVer computes the XEP-0115 §5.1 verification string (SHA-1) of an
+// entity without extended information.
+func CapsVer(ids []Identity, features []string) string {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b Identity) int {
+		return cmp.Or(cmp.Compare(a.Category, b.Category), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name))
+	})
+	features = slices.Clone(features)
+	slices.Sort(features)
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(id.Category + "/" + id.Type + "//" + id.Name + "<")
+	}
+	for _, f := range slices.Compact(features) {
+		b.WriteString(f + "<")
+	}
+	sum := sha1.Sum([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// allFeatures is what disco#info lists: disco#info itself and src's.
+func (d discoInfo) allFeatures() []string {
+	f := append([]string{NSDiscoInfo}, d.src.Features()...)
+	slices.Sort(f)
+	return slices.Compact(f)
+}
+
+// Caps returns the XEP-0115 element advertising src, for stream features
+// and presence.
+func Caps(src DiscoSource) *xmltok.Node {
+	ver := CapsVer(src.Identities, discoInfo{src}.allFeatures())
+	return xmltok.NewNode(NSCaps, "c",
+		xmltok.Attr{Name: xmltok.Name{Local: "hash"}, Value: "sha-1"},
+		xmltok.Attr{Name: xmltok.Name{Local: "node"}, Value: src.CapsNode},
+		xmltok.Attr{Name: xmltok.Name{Local: "ver"}, Value: ver})
 }
 
 type discoInfo struct{ src DiscoSource }
@@ -83,10 +131,14 @@ func (d discoInfo) HandleIQ(_ context.Context, req *stanza.Stanza, p *xmltok.Nod
 	if req.Type != "get" {
 		return nil, stanza.Errorf(stanza.Cancel, stanza.BadRequest, "disco#info is a get")
 	}
-	if p.Attr("node") != "" {
-		return nil, stanza.Errorf(stanza.Cancel, stanza.ItemNotFound, "no such node")
-	}
+	features := d.allFeatures()
 	q := xmltok.NewNode(NSDiscoInfo, "query")
+	if node := p.Attr("node"); node != "" {
+		if d.src.CapsNode == "" || node != d.src.CapsNode+"#"+CapsVer(d.src.Identities, features) {
+			return nil, stanza.Errorf(stanza.Cancel, stanza.ItemNotFound, "no such node")
+		}
+		q.Attrs = append(q.Attrs, xmltok.Attr{Name: xmltok.Name{Local: "node"}, Value: node})
+	}
 	for _, id := range d.src.Identities {
 		attrs := []xmltok.Attr{{Name: xmltok.Name{Local: "category"}, Value: id.Category}, {Name: xmltok.Name{Local: "type"}, Value: id.Type}}
 		if id.Name != "" {
@@ -94,7 +146,7 @@ func (d discoInfo) HandleIQ(_ context.Context, req *stanza.Stanza, p *xmltok.Nod
 		}
 		q.Add(xmltok.NewNode(NSDiscoInfo, "identity", attrs...))
 	}
-	for _, f := range d.src.Features() {
+	for _, f := range features {
 		q.Add(xmltok.NewNode(NSDiscoInfo, "feature", xmltok.Attr{Name: xmltok.Name{Local: "var"}, Value: f}))
 	}
 	return stanza.Result(req, q), nil
