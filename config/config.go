@@ -37,12 +37,18 @@ type Config struct {
 	C2S     C2S     `mapstructure:"c2s"`
 	Store   Store   `mapstructure:"store"`
 	Metrics Metrics `mapstructure:"metrics"`
+	// Components configures the component bus (XEP-0114 and built-in
+	// components such as the MUC service).
+	Components Components `mapstructure:"components"`
 	Log     Log     `mapstructure:"log"`
 }
 
 // Host is one XMPP domain served by Junction.
 type Host struct {
 	Domain string `mapstructure:"domain"` // loosely checked; the caller does full JID validation
+	// MUC is the domain of this host's multi-user chat service
+	// (e.g. conference.example.org); "" runs none.
+	MUC string `mapstructure:"muc"`
 	// Registration is "open" (anyone may create an account with in-band
 	// registration, XEP-0077) or "closed" (the default; "" means closed).
 	Registration string `mapstructure:"registration"`
@@ -74,6 +80,21 @@ type C2S struct {
 type Store struct {
 	Driver string `mapstructure:"driver"` // "sqlite"
 	Path   string `mapstructure:"path"`   // "" → <data_dir>/junction.db
+}
+
+// Components configures the component bus.
+type Components struct {
+	// Listen is the host:port where external XEP-0114 components connect;
+	// "" (the default) turns it off.
+	Listen string `mapstructure:"listen"`
+	// External are the components allowed to connect, each with its secret.
+	External []ExternalComponent `mapstructure:"external"`
+}
+
+// ExternalComponent is one XEP-0114 component allowed to connect.
+type ExternalComponent struct {
+	Domain string `mapstructure:"domain"`
+	Secret string `mapstructure:"secret"`
 }
 
 // Metrics configures the Prometheus endpoint.

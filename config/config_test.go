@@ -46,9 +46,10 @@ var defaults = Config{
 		MaxConnsPerIP:          100,
 		RegistrationsPerIPHour: 5,
 	},
-	Store:   Store{Driver: "sqlite"},
-	Metrics: Metrics{Listen: "127.0.0.1:9477"},
-	Log:     Log{Level: "info", Format: "text"},
+	Store:      Store{Driver: "sqlite"},
+	Metrics:    Metrics{Listen: "127.0.0.1:9477"},
+	Components: Components{External: []ExternalComponent{}},
+	Log:        Log{Level: "info", Format: "text"},
 }
 
 func TestDefault(t *testing.T) {
@@ -127,6 +128,7 @@ func TestSchema(t *testing.T) {
 		"c2s.max_conns_per_ip", "c2s.registrations_per_ip_hour",
 		"store.driver", "store.path",
 		"metrics.listen",
+		"components.listen",
 		"log.level", "log.format",
 	}
 	if !slices.Equal(got, want) {
@@ -142,7 +144,7 @@ func TestLoadValid(t *testing.T) {
 	}
 	want := Config{
 		DataDir: "/var/lib/junction",
-		Hosts:   []Host{{Domain: "example.org", Registration: "open"}, {Domain: "chat.example.net"}},
+		Hosts:   []Host{{Domain: "example.org", Registration: "open", MUC: "conference.example.org"}, {Domain: "chat.example.net"}},
 		TLS:     TLS{CertFile: "/etc/junction/fullchain.pem", KeyFile: "/etc/junction/privkey.pem"},
 		C2S: C2S{
 			Listen:                 "[::]:5222",
@@ -156,9 +158,10 @@ func TestLoadValid(t *testing.T) {
 			MaxConnsPerIP:          0,
 			RegistrationsPerIPHour: 20,
 		},
-		Store:   Store{Driver: "sqlite", Path: "/var/lib/junction/db/junction.sqlite"},
-		Metrics: Metrics{Listen: ""},
-		Log:     Log{Level: "debug", Format: "json"},
+		Store:      Store{Driver: "sqlite", Path: "/var/lib/junction/db/junction.sqlite"},
+		Metrics:    Metrics{Listen: ""},
+		Components: Components{Listen: "127.0.0.1:5347", External: []ExternalComponent{{Domain: "irc.example.org", Secret: "correct-horse-battery"}}},
+		Log:        Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load(valid.yaml):\ngot  %+v\nwant %+v", *got, want)

@@ -80,6 +80,7 @@ func (c *Config) validate() []*FieldError {
 		{"c2s.listen", c.C2S.Listen, listenExampleC2S},
 		{"c2s.direct_tls_listen", c.C2S.DirectTLSListen, listenExampleDirectTLS},
 		{"metrics.listen", c.Metrics.Listen, listenExampleMetrics},
+		{"components.listen", c.Components.Listen, "127.0.0.1:5347"},
 	}
 	for i, ln := range listeners {
 		if msg := checkListen(ln.addr, ln.example); msg != "" {
@@ -92,6 +93,45 @@ func (c *Config) validate() []*FieldError {
 				break
 			}
 		}
+	}
+
+	componentDomains := map[string]string{}
+	for i, h := range c.Hosts {
+		if h.MUC == "" {
+			continue
+		}
+		key := fmt.Sprintf("hosts[%d].muc", i)
+		if msg := checkDomain(h.MUC); msg != "" {
+			bad(key, "%s", msg)
+			continue
+		}
+		d := strings.ToLower(h.MUC)
+		if seen[d] {
+			bad(key, "%q is also a host; a component needs a domain of its own", h.MUC)
+		} else if prev, dup := componentDomains[d]; dup {
+			bad(key, "%q is already used by %s", h.MUC, prev)
+		}
+		componentDomains[d] = key
+	}
+	for i, e := range c.Components.External {
+		key := fmt.Sprintf("components.external[%d]", i)
+		if msg := checkDomain(e.Domain); msg != "" {
+			bad(key+".domain", "%s", msg)
+			continue
+		}
+		d := strings.ToLower(e.Domain)
+		if seen[d] {
+			bad(key+".domain", "%q is also a host; a component needs a domain of its own", e.Domain)
+		} else if prev, dup := componentDomains[d]; dup {
+			bad(key+".domain", "%q is already used by %s", e.Domain, prev)
+		}
+		componentDomains[d] = key + ".domain"
+		if len(e.Secret) < 8 {
+			bad(key+".secret", "must be at least 8 characters (the component authenticates with it)")
+		}
+	}
+	if len(c.Components.External) > 0 && c.Components.Listen == "" {
+		bad("components.listen", "must be set when components.external lists components")
 	}
 
 	intRange := func(key string, v, lo, hi int) {

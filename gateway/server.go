@@ -23,6 +23,7 @@ import (
 
 	"junction/config"
 	"junction/gateway/blocking"
+	"junction/gateway/bus"
 	"junction/gateway/offline"
 	"junction/gateway/privatexml"
 	"junction/gateway/register"
@@ -33,6 +34,7 @@ import (
 	"junction/gateway/vcard"
 	"junction/registry"
 	"junction/xmpp/c2s"
+	"junction/xmpp/component"
 	"junction/xmpp/jid"
 	"junction/xmpp/sasl"
 	"junction/xmpp/stanza"
@@ -54,16 +56,19 @@ type Server struct {
 	log     *slog.Logger
 	version string
 
-	metrics  *Metrics
-	sessions *session.Manager
-	roster   *roster.Service
-	register *register.Service
-	blocking *blocking.Service
-	caps     string // XEP-0115 <c/> for stream features
-	offline  *offline.Storage
-	router   *router.Router
-	c2s      *c2s.Server
-	tls      *tls.Config
+	metrics   *Metrics
+	sessions  *session.Manager
+	roster    *roster.Service
+	register  *register.Service
+	blocking  *blocking.Service
+	caps      string // XEP-0115 <c/> for stream features
+	bus       *bus.Bus
+	compSrv   *component.Server
+	externals map[*component.Conn]*external
+	offline   *offline.Storage
+	router    *router.Router
+	c2s       *c2s.Server
+	tls       *tls.Config
 
 	mu        sync.Mutex
 	addrs     map[string]net.Addr
@@ -106,6 +111,8 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	serverIQ := router.NewIQMux(serverinfo.Ping(), serverinfo.Version("Junction", opt.Version), s.register)
 	var rt *router.Router
 	route := func(ctx context.Context, st *stanza.Stanza) { rt.Route(ctx, st) }
+	s.bus = bus.New(route, opt.Logger.With("component", "bus"))
+	s.externals = map[*component.Conn]*external{}
 	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))
 	s.offline = offline.New(store, 0, opt.Logger.With("component", "offline"))
 
@@ -122,21 +129,29 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 			return slices.Compact(f)
 		},
 		CapsNode: capsNode,
+		Items: func(ctx context.Context, req *stanza.Stanza) []serverinfo.Item {
+			var items []serverinfo.Item
+			for _, d := range s.bus.Domains() {
+				items = append(items, serverinfo.Item{JID: d})
+			}
+			return items
+		},
 	}
 	serverIQ.Add(serverinfo.Disco(serverDisco)...)
 	s.caps = string(serverinfo.Caps(serverDisco).AppendXML(nil, "jabber:client"))
 
 	rt = router.New(router.Config{
-		Hosts:     hosts,
-		Sessions:  s.sessions,
-		Accounts:  store,
-		ServerIQ:  serverIQ,
-		AccountIQ: accountIQ,
-		Logger:    opt.Logger.With("component", "router"),
-		Dropped:   func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() },
-		Roster:    s.roster,
-		Offline:   s.offline,
-		Blocking:  s.blocking,
+		Hosts:      hosts,
+		Sessions:   s.sessions,
+		Accounts:   store,
+		ServerIQ:   serverIQ,
+		AccountIQ:  accountIQ,
+		Logger:     opt.Logger.With("component", "router"),
+		Dropped:    func(reason string) { s.metrics.dropped.WithLabelValues(reason).Inc() },
+		Roster:     s.roster,
+		Offline:    s.offline,
+		Blocking:   s.blocking,
+		Components: s.bus,
 	})
 	s.router = rt
 	return s, nil
@@ -219,6 +234,26 @@ func (s *Server) Start(ctx context.Context) error {
 		s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.serve("metrics", func() error { return s.httpSrv.Serve(ln) })
 	}
+	if s.cfg.Components.Listen != "" {
+		ln, err := net.Listen("tcp", s.cfg.Components.Listen)
+		if err != nil {
+			return fmt.Errorf("component listener on %s: %w", s.cfg.Components.Listen, err)
+		}
+		s.compSrv, err = component.NewServer(component.ServerConfig{
+			Secret:         s.componentSecret,
+			Attach:         s.attachExternal,
+			Detach:         s.detachExternal,
+			MaxStanzaBytes: c.MaxStanzaBytes,
+			Logger:         s.log.With("component", "xep0114"),
+		})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		s.setAddr("components", ln.Addr())
+		s.log.Info("listening", "listener", "components", "addr", ln.Addr().String())
+		s.serve("components", func() error { return s.compSrv.Serve(ln) })
+	}
 	for _, l := range []struct {
 		name, addr string
 		direct     bool
@@ -272,6 +307,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.c2s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if s.compSrv != nil {
+		if err := s.compSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.bus.Stop(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if s.httpSrv != nil {
 		if err := s.httpSrv.Shutdown(ctx); err != nil {

@@ -294,3 +294,42 @@ func TestRegister(t *testing.T) {
 		})
 	}
 }
+
+func TestCompare(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, r *Result) {
+		t.Helper()
+		if err := r.writeJSON(dir + "/" + name + ".json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("junction-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 40000}})
+	write("prosody-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 10000}})
+	write("ejabberd-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 32000}})
+	write("junction-idle", &Result{Scenario: scenarioIdle, Idle: &IdleResult{KBPerSession: 30}, Server: &ServerStats{RSSAfterKB: 1024}})
+	write("prosody-idle", &Result{Scenario: scenarioIdle, Idle: &IdleResult{KBPerSession: 50}, Server: &ServerStats{RSSAfterKB: 2048}})
+
+	var out, errOut strings.Builder
+	if code := run(context.Background(), []string{"compare", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("got exit %d, want 0 (stderr %q)", code, errOut.String())
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if name, rest, ok := strings.Cut(line, "  "); ok {
+			rows[strings.TrimSpace(name)] = strings.Join(strings.Fields(rest), " ")
+		}
+	}
+	for _, tc := range []struct{ row, want string }{
+		{"throughput msgs/s", "40000 10000 32000 4.00 (≥2 met) 1.25 (≥1.5 MISSED)"},
+		{"idle KB/session", "30.0 50.0 - 0.60 (≤0.5 MISSED) -"},
+		{"idle RSS MB", "1.0 2.0 - 0.50 -"},
+		{"logins/s", "- - - - -"},
+	} {
+		if got := rows[tc.row]; got != tc.want {
+			t.Errorf("row %q: got %q, want %q", tc.row, got, tc.want)
+		}
+	}
+	if code := run(context.Background(), []string{"compare", t.TempDir()}, &out, &errOut); code != 1 {
+		t.Errorf("empty directory: got exit %d, want 1", code)
+	}
+}

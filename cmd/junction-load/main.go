@@ -14,6 +14,10 @@
 //	logins      -n logins, -concurrency at a time: logins/s and, with -pid,
 //	            the server's CPU time per login
 //
+// "junction-load compare DIR" prints a table of the results saved as
+// DIR/SERVER-SCENARIO.json (with -json), one column per server and the
+// ratios of the first server to the others (bench/compare.sh uses it).
+//
 // Accounts are user-pattern with %d from 0 up, all with one password;
 // -register creates them with in-band registration (XEP-0077) first. With
 // -pid the tool reads the server's VmRSS and utime+stime from /proc. It
@@ -34,6 +38,7 @@ import (
 )
 
 const usage = `usage: junction-load -addr HOST:PORT -domain DOMAIN -password PW [-register] -scenario idle|throughput|rate|logins [flags]
+       junction-load compare [-servers junction,prosody,ejabberd] DIR
 
 `
 
@@ -46,6 +51,9 @@ func main() {
 
 // run is main without the process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "compare" {
+		return runCompare(args[1:], stdout, stderr)
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"junction/gateway/bus"
 	"junction/gateway/offline"
 	"junction/gateway/roster"
 	"junction/gateway/session"
@@ -46,6 +47,13 @@ type Config struct {
 	Offline Offline
 	// Blocking says whether an account blocks an address (XEP-0191).
 	Blocking Blocker
+	// Components delivers to component domains (the bus).
+	Components Components
+}
+
+// Components is what the router needs of the component bus.
+type Components interface {
+	Deliver(ctx context.Context, st *stanza.Stanza) error
 }
 
 // Blocker is what the router needs of block lists.
@@ -174,6 +182,19 @@ func (r *Router) Route(ctx context.Context, st *stanza.Stanza) {
 		return
 	}
 	if !r.Hosted(to.Domainpart()) {
+		if r.cfg.Components != nil {
+			err := r.cfg.Components.Deliver(ctx, st)
+			switch {
+			case err == nil:
+				return
+			case errors.Is(err, bus.ErrBusy):
+				r.bounce(ctx, st, stanza.Errorf(stanza.Wait, stanza.ResourceConstraint, to.Domainpart()+" is busy; try again"))
+				return
+			case !errors.Is(err, bus.ErrNoComponent):
+				r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, to.Domainpart()+" is not available"))
+				return
+			}
+		}
 		r.bounce(ctx, st, stanza.Errorf(stanza.Cancel, stanza.RemoteServerNotFound, "server-to-server delivery to "+to.Domainpart()+" is not available"))
 		return
 	}

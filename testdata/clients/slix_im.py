@@ -52,11 +52,26 @@ class Fail(Exception):
 
 def out(line):
     print(line, flush=True)
+    logging.debug("OUT %s", line)
 
 
 def check(cond, what):
     if not cond:
         raise Fail(what)
+
+
+MISSED = []
+
+
+async def soft(step):
+    """Awaits an observation the rest of the scenario does not depend on:
+    if it fails, "MISSED ..." is printed and the scenario goes on (and
+    fails at the end), so one gap does not hide the steps after it."""
+    try:
+        return await step
+    except Fail as e:
+        out(f"MISSED {e}")
+        MISSED.append(e)
 
 
 class Inbox:
@@ -121,9 +136,15 @@ def is_message(body=None, frm=None, typ=None):
     return pred
 
 
-def is_presence(frm, typ=''):
+def is_presence(frm, typ='', show=None, status=None):
     def pred(kind, st):
-        return kind == 'presence' and attr(st, 'from') == frm and attr(st, 'type') == typ
+        if kind != 'presence' or attr(st, 'from') != frm or attr(st, 'type') != typ:
+            return False
+        if show is not None and (st.xml.findtext(f'{{{NS_CLIENT}}}show') or '') != show:
+            return False
+        if status is not None and (st.xml.findtext(f'{{{NS_CLIENT}}}status') or '') != status:
+            return False
+        return True
     return pred
 
 
@@ -196,12 +217,18 @@ class Client:
         x.add_event_handler('disconnected', self._on_disconnected)
         if register is not None:
             x.add_event_handler('register', register)
+            # slixmpp 1.8.3 holds back every iq before the session starts
+            # except bind and session, so the xep_0077 plugin's own form
+            # request would never leave (later slixmpp lets jabber:iq:register
+            # through too). Lift the hold until the session starts.
+            x._always_send_everything = True
 
     def _on_roster(self, iq):
         if iq['type'] == 'set':
             self.inbox.put('push', iq)
 
     def _on_session(self, _):
+        self.x._always_send_everything = False
         if not self.ready.done():
             self.ready.set_result(None)
 
@@ -235,6 +262,14 @@ class Client:
     async def roster(self):
         return await self.x.get_roster(timeout=WAIT)
 
+    async def full_roster(self):
+        """The server's whole roster as item descriptions (a get without a
+        cached version, which would otherwise yield an empty result)."""
+        self.x.client_roster.version = ''
+        iq = await self.roster()
+        q = iq.xml.find(f'{{{NS_ROSTER}}}query')
+        return [describe_item(i) for i in q.findall(f'{{{NS_ROSTER}}}item')]
+
     async def ping(self):
         """A round trip to the server: everything the server queued for us
         before answering has arrived when this returns."""
@@ -252,6 +287,14 @@ class Client:
         no stream close."""
         self.x.abort()
 
+    def drop(self):
+        """Abandons a client whose login failed (slixmpp may already have
+        closed the transport, and its abort() then raises)."""
+        try:
+            self.x.abort()
+        except Exception:
+            pass
+
     def send(self, to, body, typ='chat'):
         self.x.send_message(mto=to, mbody=body, mtype=typ)
 
@@ -266,14 +309,19 @@ class Client:
         return f"{contact} subscription={it['subscription']}"
 
     async def push(self, contact, want):
-        iq = await self.inbox.expect(f"roster push for {contact} ({want})", is_push(contact))
-        _, got = push_item(iq)
-        check(got == want, f"{self.name}: got push {got!r}, want {want!r}")
-        out(f"{self.name} push {got}")
+        """Waits for a roster push of contact's item as want describes it.
+        Other pushes stay in the inbox: a server may push an item whose
+        visible state did not change (e.g. when a request comes in)."""
+        iq = await self.inbox.expect(f"roster push {want!r}",
+                                     lambda k, st: is_push(contact)(k, st) and push_item(st)[1] == want)
+        out(f"{self.name} push {want}")
         return iq
 
-    async def presence(self, frm, typ=''):
-        p = await self.inbox.expect(f"presence type={typ or 'available'} from {frm}", is_presence(frm, typ))
+    async def presence(self, frm, typ='', show=None, status=None):
+        what = f"presence type={typ or 'available'} from {frm}"
+        if show is not None or status is not None:
+            what += f" show={show} status={status}"
+        p = await self.inbox.expect(what, is_presence(frm, typ, show, status))
         line = f"{self.name} presence {typ or 'available'} from {frm}"
         show = p.xml.findtext(f'{{{NS_CLIENT}}}show')
         status = p.xml.findtext(f'{{{NS_CLIENT}}}status')
@@ -336,16 +384,17 @@ async def roster(_):
     check(alice.x.client_roster.version == ver1, f"slixmpp roster version {alice.x.client_roster.version!r}, want {ver1!r}")
     iq = await alice.roster()
     q = iq.xml.find(f'{{{NS_ROSTER}}}query')
-    if q is None:
-        out("alice roster current")  # the cached version is current: empty result (RFC 6121 §2.6.3)
+    # The cached version is current: an empty result (RFC 6121 §2.6.3).
+    # slixmpp's own roster_update handler adds an empty <query/> to the
+    # result it is given, so "empty" is no items and no ver.
+    if q is None or (len(q) == 0 and q.get('ver') is None):
+        out("alice roster current")
     else:
         raise Fail(f"a get with the current version {ver1} returned a full roster: {iq}")
     check(alice.x.client_roster[dave]['name'] == 'Dave', "slixmpp lost the cached item")
-    alice.x.client_roster.version = ''
-    iq = await alice.roster()
-    items = iq.xml.find(f'{{{NS_ROSTER}}}query').findall(f'{{{NS_ROSTER}}}item')
-    check(len(items) == 1, f"got {len(items)} items, want 1: {iq}")
-    out(f"alice roster item {describe_item(items[0])}")
+    items = await alice.full_roster()
+    check(len(items) == 1, f"got {len(items)} items, want 1: {items}")
+    out(f"alice roster item {items[0]}")
 
     # Rename: slixmpp sends the groups it has cached.
     await alice.x.update_roster(dave, name='David', timeout=WAIT)
@@ -357,10 +406,7 @@ async def roster(_):
     await alice.x.del_roster_item(dave)
     await alice.push(dave, f"{dave} subscription=remove")
     check(dave not in alice.x.client_roster, "slixmpp still lists the removed item")
-    alice.x.client_roster.version = ''
-    iq = await alice.roster()
-    q = iq.xml.find(f'{{{NS_ROSTER}}}query')
-    out(f"alice roster items={len(q)}")
+    out(f"alice roster items={len(await alice.full_roster())}")
 
     # Removing an item that is not there is an error.
     try:
@@ -387,7 +433,6 @@ async def subscribe(_):
     # bob asks back; alice approves: both.
     bob.subscribe(alice.bare)
     await bob.push(alice.bare, f"{alice.bare} subscription=from ask=subscribe")
-    await alice.presence(alice.bare and alice.bare, 'subscribe') if False else None
     await alice.presence(bob.bare, 'subscribe')
     alice.approve(bob.bare)
     await alice.push(bob.bare, f"{bob.bare} subscription=both")
@@ -401,9 +446,9 @@ async def subscribe(_):
 
     # Presence changes go both ways.
     alice.x.send_presence(pshow='away', pstatus='lunch')
-    await bob.presence(alice.jid)
+    await bob.presence(alice.jid, show='away', status='lunch')
     bob.x.send_presence(pshow='dnd', pstatus='busy')
-    await alice.presence(bob.jid)
+    await alice.presence(bob.jid, show='dnd', status='busy')
 
     # alice unsubscribes from bob: alice keeps 'from', bob 'to'; bob's
     # server tells alice bob is gone for her (RFC 6121 §3.3.3).
@@ -411,7 +456,7 @@ async def subscribe(_):
     await alice.push(bob.bare, f"{bob.bare} subscription=from")
     await bob.presence(alice.bare, 'unsubscribe')
     await bob.push(alice.bare, f"{alice.bare} subscription=to")
-    await alice.presence(bob.jid, 'unavailable')
+    await soft(alice.presence(bob.jid, 'unavailable'))
 
     # alice cancels bob's subscription: none both ways, and bob gets
     # alice's unavailable presence from the server.
@@ -425,21 +470,19 @@ async def subscribe(_):
     alice.x.send_presence(pstatus='anyone there?')
     await alice.ping()
     bob.x.send_presence(pto=alice.jid, pstatus='marker')  # directed, so it arrives
-    await alice.presence(bob.jid)
+    await alice.presence(bob.jid, status='marker')
     await bob.ping()
-    bob.inbox.none("presence from alice after unsubscription", is_presence(alice.jid))
+    bob.inbox.none("presence from alice after unsubscription", is_presence(alice.jid, status='anyone there?'))
     out("bob no presence from alice")
-    iq = await alice.roster()
-    items = iq.xml.find(f'{{{NS_ROSTER}}}query').findall(f'{{{NS_ROSTER}}}item')
-    out(f"alice roster final {' '.join(describe_item(i) for i in items)}")
+    out(f"alice roster final {'; '.join(await alice.full_roster())}")
+    out(f"bob roster final {'; '.join(await bob.full_roster())}")
     await close(alice, bob)
 
 
 async def offline_subscribe(_):
     (alice,) = await login(Client('alice', 'alice', 'a'))
     carol_bare = f"carol@{DOMAIN}"
-    alice.x.send_presence_subscription(pto=carol_bare, ptype='subscribe')
-    # slixmpp has no status argument for subscription requests; send one by hand
+    # slixmpp's subscribe helpers take no status; build the request by hand
     # so the stored request is seen to keep its payload.
     p = alice.x.Presence(sto=carol_bare, stype='subscribe')
     p['status'] = 'it is alice'
@@ -456,7 +499,6 @@ async def offline_subscribe(_):
         carol.x.send_presence()
         req = await carol.presence(alice.bare, 'subscribe')
         if i == 0:
-            continue_ = req
             await carol.disconnect()
     status = req.xml.findtext(f'{{{NS_CLIENT}}}status')
     out(f"carol request status={status}")
@@ -628,7 +670,7 @@ async def register(_):
         if 'authentication failed' not in str(e):
             raise
         out("old password refused")
-    check_old.x.abort()
+    check_old.drop()
 
     await dora.x['xep_0077'].cancel_registration(jid=DOMAIN, timeout=WAIT)
     out("registration cancelled")
@@ -642,7 +684,7 @@ async def register(_):
         if 'authentication failed' not in str(e):
             raise
         out("removed account refused")
-    gone.x.abort()
+    gone.drop()
 
 
 async def carbons(_):
@@ -820,6 +862,9 @@ async def run(name, args):
     except asyncio.TimeoutError:
         out("FAIL scenario timed out")
         return 1
+    if MISSED:
+        out(f"FAIL {len(MISSED)} expected events missed")
+        return 1
     out("OK")
     return 0
 
@@ -834,7 +879,7 @@ def main():
     args = p.parse_args()
     DOMAIN, PORT = args.domain, args.port
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR,
-                        format='%(levelname)s %(name)s %(message)s', stream=sys.stderr)
+                        format='%(relativeCreated)6d %(levelname)s %(name)s %(message)s', stream=sys.stderr)
     for line in sys.stdin.read().splitlines():
         if '=' in line:
             k, v = line.split('=', 1)

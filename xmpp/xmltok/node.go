@@ -4,6 +4,11 @@ import "strconv"
 
 // Node is a parsed element tree, for the paths where a tree is worth its
 // allocations: IQ payloads, SASL, resource binding, building replies.
+//
+// As XML 1.0 requires, parsing turns \r\n and \r into \n in Text and
+// literal tabs, newlines and carriage returns in attribute values into
+// spaces (encoding/xml does the former but not the latter); characters
+// written as references are kept.
 type Node struct {
 	Name     Name
 	Attrs    []Attr // namespace declarations (xmlns, xmlns:p) excluded

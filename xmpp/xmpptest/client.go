@@ -69,6 +69,31 @@ func DialTLS(t testing.TB, addr, host string) *Client {
 	return c
 }
 
+// DialRaw connects without opening a stream (for component and raw tests).
+func DialRaw(t testing.TB, addr string) *Client {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, readTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	c := &Client{t: t, Conn: nc}
+	t.Cleanup(func() { c.Conn.Close() })
+	c.dec = xmltok.NewDecoder(nc, xmltok.Options{MaxElementBytes: 1 << 20})
+	return c
+}
+
+// ReadHeader reads the peer's stream header.
+func (c *Client) ReadHeader() xmltok.StreamHeader {
+	c.t.Helper()
+	c.Conn.SetReadDeadline(time.Now().Add(readTimeout))
+	h, err := c.dec.ReadStreamHeader()
+	if err != nil {
+		c.t.Fatalf("read stream header: %v", err)
+	}
+	c.Header = h
+	return h
+}
+
 // Open sends a stream header and reads the server's header and features.
 func (c *Client) Open() error {
 	c.dec.Reset(c.Conn)

@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# compare.sh runs Junction, Prosody and ejabberd one after another on
+# loopback, each pinned to one CPU with equivalent settings, puts each under
+# the same load from junction-load pinned to the other CPU, and prints a
+# table of the figures with the ratios Junction/Prosody and
+# Junction/ejabberd. See bench/README.md.
+#
+#   bench/compare.sh            full run (5,000 idle sessions, 20 s per message scenario)
+#   bench/compare.sh -quick     smoke test, about a minute
+#   bench/compare.sh -n 10000 -servers "junction prosody" -out /tmp/results -keep
+#
+# Scenario sizes can be overridden from the environment: N, PAIRS, WINDOW,
+# RATE, RATE_PAIRS, DURATION, WARMUP, IDLE_SETTLE, IDLE_HOLD, LOGINS,
+# LOGIN_ACCOUNTS, LOGIN_CONCURRENCY, CONCURRENCY, SERVER_CPU, LOAD_CPU.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DOMAIN=bench.local
+PASSWORD=bench-pw
+MECH=SCRAM-SHA-256
+SERVERS="junction prosody ejabberd"
+QUICK=0
+KEEP=0
+OUT=""
+
+usage() {
+	sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-quick | --quick) QUICK=1 ;;
+	-n) N=$2; shift ;;
+	-servers) SERVERS=$2; shift ;;
+	-out) OUT=$2; shift ;;
+	-keep) KEEP=1 ;;
+	-h | -help | --help) usage; exit 0 ;;
+	*) echo "compare.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [ "$QUICK" = 1 ]; then
+	: "${N:=200}" "${PAIRS:=10}" "${RATE:=2000}" "${RATE_PAIRS:=10}" "${DURATION:=3s}" "${WARMUP:=1s}"
+	: "${IDLE_SETTLE:=1s}" "${IDLE_HOLD:=1s}" "${LOGINS:=100}"
+else
+	: "${N:=5000}" "${PAIRS:=50}" "${RATE:=5000}" "${RATE_PAIRS:=50}" "${DURATION:=20s}" "${WARMUP:=5s}"
+	: "${IDLE_SETTLE:=5s}" "${IDLE_HOLD:=5s}" "${LOGINS:=500}"
+fi
+: "${WINDOW:=16}" "${LOGIN_ACCOUNTS:=$LOGINS}" "${LOGIN_CONCURRENCY:=16}" "${CONCURRENCY:=32}"
+: "${SERVER_CPU:=0}" "${LOAD_CPU:=1}"
+ACCOUNTS=$N
+for a in $((2 * PAIRS)) $((2 * RATE_PAIRS)) "$LOGIN_ACCOUNTS"; do
+	[ "$a" -gt "$ACCOUNTS" ] && ACCOUNTS=$a
+done
+
+die() {
+	echo "compare.sh: $*" >&2
+	exit 1
+}
+
+# --- prerequisites -----------------------------------------------------------
+
+missing=()
+for s in $SERVERS; do
+	case $s in
+	junction) ;;
+	prosody) [ -x /usr/bin/prosody ] || missing+=(prosody) ;;
+	ejabberd) { [ -x /usr/bin/erl ] && ls -d /usr/lib/*/ejabberd-[0-9]* >/dev/null 2>&1; } || missing+=(ejabberd) ;;
+	*) die "unknown server $s (want junction, prosody, ejabberd)" ;;
+	esac
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	cat >&2 <<EOF
+compare.sh: missing Debian packages: ${missing[*]}. Install them with
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}
+  rm /usr/sbin/policy-rc.d
+(the policy-rc.d file keeps the packages' system daemons from starting).
+EOF
+	exit 1
+fi
+for c in taskset setsid ss openssl; do
+	command -v "$c" >/dev/null || die "$c is needed (util-linux, iproute2, openssl)"
+done
+command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null || die "go is needed to build junction and junction-load"
+ncpu=$(nproc)
+[ "$SERVER_CPU" -lt "$ncpu" ] && [ "$LOAD_CPU" -lt "$ncpu" ] || die "need CPUs $SERVER_CPU and $LOAD_CPU, have $ncpu"
+
+# Every session is a socket on each side: raise the descriptor limit.
+want_fds=$((ACCOUNTS + N + 1024))
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$want_fds" ] ||
+	die "ulimit -n is $(ulimit -n), need $want_fds for N=$N (raise the hard limit)"
+
+for s in prosody beam.smp; do
+	if pgrep -x "$s" >/dev/null; then
+		echo "compare.sh: warning: a $s process is already running (a system daemon?); it will disturb the figures" >&2
+	fi
+done
+read -r load1 _ </proc/loadavg
+echo "compare.sh: load average $load1 before starting (anything above ~0.2 disturbs the figures)"
+
+# --- workspace, cleanup ------------------------------------------------------
+
+TMP=$(mktemp -d /tmp/junction-compare.XXXXXX)
+[ -n "$OUT" ] || OUT=$REPO/bench/results/$(date +%Y%m%d-%H%M%S)$([ "$QUICK" = 1 ] && echo -quick)
+mkdir -p "$OUT"
+PGIDS=()
+FAILED=()
+
+# stop ends the process group led by $1 (a server we started with setsid):
+# TERM, then KILL after 10 s.
+stop() {
+	local pid=$1
+	kill -TERM -- "-$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 -- "-$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	for pid in "${PGIDS[@]}"; do
+		stop "$pid"
+	done
+	if [ "$KEEP" = 1 ]; then
+		echo "compare.sh: kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a loopback port nothing uses.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 30000))
+		if [ -z "$(ss -Htan "( sport = :$p )")" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# start_server LOG CMD... starts CMD in its own process group pinned to
+# SERVER_CPU, and sets SRV_PID.
+start_server() {
+	local log=$1
+	shift
+	setsid taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 </dev/null &
+	SRV_PID=$!
+	PGIDS+=("$SRV_PID")
+}
+
+# wait_ready NAME PORT LOG COMM waits until the server accepts connections
+# on PORT and its process has become COMM (after the exec chain of
+# wrapper scripts).
+wait_ready() {
+	local name=$1 port=$2 log=$3 comm=$4
+	for _ in $(seq 300); do
+		if ! kill -0 "$SRV_PID" 2>/dev/null; then
+			echo "compare.sh: $name exited during startup; its log:" >&2
+			tail -30 "$log" >&2
+			return 1
+		fi
+		if [ "$(cat "/proc/$SRV_PID/comm" 2>/dev/null)" = "$comm" ] &&
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "compare.sh: $name did not listen on $port within 60 s; its log:" >&2
+	tail -30 "$log" >&2
+	return 1
+}
+
+# --- build, certificate ------------------------------------------------------
+
+echo "compare.sh: building junction and junction-load"
+(cd "$REPO" && go build -o "$TMP/junction" ./cmd/junction && go build -o "$TMP/junction-load" ./cmd/junction-load)
+JUNCTION=$TMP/junction
+LOADER=$TMP/junction-load
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" -subj "/CN=$DOMAIN" \
+	-addext "subjectAltName=DNS:$DOMAIN" 2>/dev/null || die "openssl could not make a certificate"
+
+# --- servers -----------------------------------------------------------------
+
+# Each start_* writes the server's config into $TMP/NAME, starts it, waits
+# until it is ready and sets PORT, SRV_PID and REGISTER (-register when
+# the server takes in-band registrations).
+
+start_junction() {
+	local dir=$TMP/junction
+	mkdir -p "$dir/data"
+	PORT=$(free_port)
+	write_junction_config() {
+		cat >"$dir/junction.yaml" <<EOF
+data_dir: $dir/data
+hosts:
+  - domain: $DOMAIN
+$1
+tls:
+  cert_file: $TMP/cert.pem
+  key_file: $TMP/key.pem
+c2s:
+  listen: 127.0.0.1:$PORT
+  direct_tls_listen: ""
+  require_tls: true
+  idle_timeout: 1h
+  max_conns_per_ip: 0
+$2
+metrics:
+  listen: ""
+log:
+  level: warn
+EOF
+	}
+	write_junction_config "    registration: open" "  registrations_per_ip_hour: 0"
+	if "$JUNCTION" config check "$dir/junction.yaml" >/dev/null 2>&1; then
+		REGISTER=-register
+	else
+		# A Junction without in-band registration: create the accounts offline.
+		write_junction_config "" ""
+		"$JUNCTION" config check "$dir/junction.yaml" >/dev/null
+		echo "compare.sh: junction: creating $ACCOUNTS accounts with 'junction user add'"
+		for i in $(seq 0 $((ACCOUNTS - 1))); do
+			printf '%s\n' "$PASSWORD" | "$JUNCTION" user add "bench$i@$DOMAIN" -config "$dir/junction.yaml" >/dev/null
+		done
+		REGISTER=""
+	fi
+	start_server "$dir/junction.log" "$JUNCTION" serve -config "$dir/junction.yaml"
+	wait_ready junction "$PORT" "$dir/junction.log" junction
+}
+
+start_prosody() {
+	local dir=$TMP/prosody
+	mkdir -p "$dir/data" "$dir/certs"
+	PORT=$(free_port)
+	cat >"$dir/prosody.cfg.lua" <<EOF
+-- Written by bench/compare.sh: c2s only, on loopback, TLS required.
+run_as_root = true
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+certificates = "$dir/certs"
+log = { warn = "$dir/prosody.log" }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "register" }
+modules_disabled = { "s2s"; "s2s_auth_certs" }
+c2s_ports = { $PORT }
+c2s_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+network_settings = { tcp_backlog = 1024 }
+c2s_require_encryption = true
+allow_registration = true
+min_seconds_between_registrations = 0
+authentication = "internal_hashed"
+password_hash = "SHA-256"
+default_iteration_count = 4096
+storage = "internal"
+limits = { }
+ssl = { certificate = "$TMP/cert.pem"; key = "$TMP/key.pem" }
+VirtualHost "$DOMAIN"
+EOF
+	start_server "$dir/stdout.log" /usr/bin/prosody --config "$dir/prosody.cfg.lua" -F
+	REGISTER=-register
+	wait_ready prosody "$PORT" "$dir/stdout.log" lua5.4
+}
+
+start_ejabberd() {
+	local dir=$TMP/ejabberd libs
+	mkdir -p "$dir/spool" "$dir/log"
+	PORT=$(free_port)
+	libs=$(dirname "$(ls -d /usr/lib/*/ejabberd-[0-9]* | head -1)")
+	cat "$TMP/cert.pem" "$TMP/key.pem" >"$dir/bench.pem"
+	cat >"$dir/ejabberd.yml" <<EOF
+# Written by bench/compare.sh: c2s only, on loopback, TLS required.
+hosts:
+  - $DOMAIN
+loglevel: warning
+certfiles:
+  - $dir/bench.pem
+listen:
+  -
+    port: $PORT
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    backlog: 1024
+    max_stanza_size: 262144
+    access: c2s
+    shaper: none
+    starttls_required: true
+auth_method: internal
+auth_password_format: scram
+auth_scram_hash: sha256
+registration_timeout: infinity
+shaper_rules:
+  c2s_shaper: none
+access_rules:
+  c2s:
+    allow: all
+  register:
+    allow: all
+modules:
+  mod_disco: {}
+  mod_ping: {}
+  mod_roster: {}
+  mod_offline: {}
+  mod_register:
+    access: register
+    ip_access: all
+EOF
+	# erl directly rather than ejabberdctl, which switches to the ejabberd
+	# user and starts epmd: no distribution, so nothing else is left behind.
+	pushd "$dir/spool" >/dev/null
+	start_server "$dir/log/stdout.log" env \
+		EJABBERD_CONFIG_PATH="$dir/ejabberd.yml" EJABBERD_LOG_PATH="$dir/log/ejabberd.log" \
+		ERL_CRASH_DUMP="$dir/log/erl_crash.dump" ERL_INETRC=/etc/ejabberd/inetrc \
+		ERL_MAX_PORTS=65536 ERL_LIBS="$libs" HOME="$dir" \
+		/usr/bin/erl +K true +P 250000 -noinput -mnesia dir "\"$dir/spool\"" -s ejabberd
+	popd >/dev/null
+	REGISTER=-register
+	wait_ready ejabberd "$PORT" "$dir/log/stdout.log" beam.smp
+}
+
+# --- load --------------------------------------------------------------------
+
+# load SERVER SCENARIO FLAGS... runs junction-load pinned to LOAD_CPU.
+load() {
+	local server=$1 scenario=$2
+	shift 2
+	echo "== $server $scenario" | tee -a "$OUT/summary.txt"
+	if ! taskset -c "$LOAD_CPU" "$LOADER" -addr "127.0.0.1:$PORT" -domain "$DOMAIN" \
+		-password "$PASSWORD" -mech "$MECH" -pid "$SRV_PID" -concurrency "$CONCURRENCY" \
+		-scenario "$scenario" -json "$OUT/$server-$scenario.json" "$@" 2>"$OUT/$server-$scenario.log" |
+		tee -a "$OUT/summary.txt"; then
+		echo "compare.sh: $server $scenario failed:" >&2
+		tail -5 "$OUT/$server-$scenario.log" >&2
+		FAILED+=("$server/$scenario")
+		return 1
+	fi
+}
+
+run_server() {
+	local s=$1 pid
+	echo "compare.sh: starting $s (CPU $SERVER_CPU)"
+	if ! "start_$s"; then
+		FAILED+=("$s/start")
+		return 0
+	fi
+	pid=$SRV_PID
+	echo "compare.sh: $s is pid $pid on 127.0.0.1:$PORT"
+	# The idle run registers every account the later runs use.
+	load "$s" idle $REGISTER -accounts "$ACCOUNTS" -n "$N" -warmup "$IDLE_SETTLE" -duration "$IDLE_HOLD" &&
+		{
+			load "$s" throughput -pairs "$PAIRS" -window "$WINDOW" -warmup "$WARMUP" -duration "$DURATION" || true
+			load "$s" rate -pairs "$RATE_PAIRS" -rate "$RATE" -warmup "$WARMUP" -duration "$DURATION" || true
+			load "$s" logins -n "$LOGINS" -accounts "$LOGIN_ACCOUNTS" -concurrency "$LOGIN_CONCURRENCY" -warmup 1s || true
+		} || true
+	stop "$pid"
+}
+
+{
+	echo "compare.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) quick=$QUICK"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $ncpu; kernel $(uname -r)"
+	echo "junction $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?'); $(go version)"
+	[ -x /usr/bin/prosody ] && echo "prosody $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
+	[ -x /usr/bin/erl ] && echo "ejabberd $(dpkg-query -W -f '${Version}' ejabberd 2>/dev/null)"
+	echo "servers on CPU $SERVER_CPU, junction-load on CPU $LOAD_CPU; $MECH over STARTTLS"
+	echo "idle: N=$N (settle $IDLE_SETTLE, hold $IDLE_HOLD); throughput: $PAIRS pairs, window $WINDOW;" \
+		"rate: $RATE msgs/s over $RATE_PAIRS pairs; $DURATION measured after $WARMUP warmup; logins: $LOGINS"
+} | tee "$OUT/summary.txt"
+
+for s in $SERVERS; do
+	run_server "$s"
+done
+
+names=$(echo "$SERVERS" | tr ' ' ',')
+echo | tee -a "$OUT/summary.txt"
+"$LOADER" compare -servers "$names" "$OUT" | tee "$OUT/table.txt" | tee -a "$OUT/summary.txt"
+echo "compare.sh: results in $OUT"
+if [ ${#FAILED[@]} -gt 0 ]; then
+	echo "compare.sh: failed: ${FAILED[*]}" >&2
+	exit 1
+fi
