@@ -40,7 +40,7 @@ type Config struct {
 	// Components configures the component bus (XEP-0114 and built-in
 	// components such as the MUC service).
 	Components Components `mapstructure:"components"`
-	Log     Log     `mapstructure:"log"`
+	Log        Log        `mapstructure:"log"`
 }
 
 // Host is one XMPP domain served by Junction.

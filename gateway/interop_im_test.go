@@ -81,6 +81,13 @@ func TestSlixmppIM(t *testing.T) {
 				"bob no presence from alice",
 				"alice roster final bob@localhost subscription=none",
 				"bob roster final alice@localhost subscription=none",
+				"preapproval advertised: yes",
+				"bob push alice@localhost subscription=none",
+				"alice presence subscribed from bob@localhost",
+				"alice push bob@localhost subscription=to",
+				"alice presence available from bob@localhost/b status=marker",
+				"bob push alice@localhost subscription=from",
+				"bob was not asked",
 			},
 		},
 		{
@@ -138,6 +145,9 @@ func TestSlixmppIM(t *testing.T) {
 			want: []string{
 				"alice roster bob@localhost subscription=both",
 				"carol presence available from alice@localhost/a status=hi carol",
+				"bob/b2 presence available from alice@localhost/a",
+				"alice presence available from bob@localhost/b2 status=second",
+				"alice presence unavailable from bob@localhost/b2",
 				"alice presence unavailable from bob@localhost/b",
 				"carol presence unavailable from alice@localhost/a",
 			},
@@ -257,10 +267,14 @@ func missingLines(got, want []string) string {
 // failure says why a scenario failed: the script's FAIL line, the expected
 // line that did not come, or the process error.
 func failure(lines []string, missing string, err error) string {
+	var why []string
 	for _, l := range lines {
-		if strings.HasPrefix(l, "FAIL ") {
-			return l
+		if strings.HasPrefix(l, "MISSED ") || strings.HasPrefix(l, "FAIL ") {
+			why = append(why, l)
 		}
+	}
+	if len(why) > 0 {
+		return strings.Join(why, "\n")
 	}
 	if missing != "" {
 		return "got no line " + strconv.Quote(missing)

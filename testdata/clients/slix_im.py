@@ -476,6 +476,21 @@ async def subscribe(_):
     out("bob no presence from alice")
     out(f"alice roster final {'; '.join(await alice.full_roster())}")
     out(f"bob roster final {'; '.join(await bob.full_roster())}")
+
+    # Pre-approval (RFC 6121 §3.4): bob approves before alice asks, so the
+    # server answers alice's request for him. A server that supports it
+    # says so in its stream features, which slixmpp records as 'preapproval'.
+    out(f"preapproval advertised: {'yes' if 'preapproval' in bob.x.features else 'no'}")
+    bob.x.send_presence(pto=alice.bare, ptype='subscribed')
+    await bob.push(alice.bare, f"{alice.bare} subscription=none")
+    alice.subscribe(bob.bare)
+    await alice.presence(bob.bare, 'subscribed')
+    await alice.push(bob.bare, f"{bob.bare} subscription=to")
+    await alice.presence(bob.jid, status='marker')
+    await bob.push(alice.bare, f"{alice.bare} subscription=from")
+    await bob.ping()
+    bob.inbox.none("subscription request he had approved in advance", is_presence(alice.bare, 'subscribe'))
+    out("bob was not asked")
     await close(alice, bob)
 
 
@@ -625,6 +640,15 @@ async def directed_presence(_):
     # carol, who has no subscription, gets directed presence from alice.
     alice.x.send_presence(pto=carol.jid, pstatus='hi carol')
     await carol.presence(alice.jid)
+
+    # A new resource of bob's gets alice's presence (the server answers the
+    # probe of its initial presence) and alice gets the new resource's.
+    bob2 = Client('bob/b2', 'bob', 'b2')
+    await bob2.login(status='second')
+    await bob2.presence(alice.jid)
+    await alice.presence(bob2.jid, status='second')
+    await bob2.disconnect()
+    await alice.presence(bob2.jid, 'unavailable')
 
     # bob's connection drops: alice (a subscriber) learns.
     bob.abort()

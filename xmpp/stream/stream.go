@@ -85,6 +85,8 @@ type Header struct {
 	ID      string
 	Version string // "1.0" when empty
 	Lang    string
+	// NoVersion leaves the version out, as XEP-0114 component streams do.
+	NoVersion bool
 }
 
 // AppendOpen writes the XML declaration and the stream open tag of h.
@@ -109,7 +111,9 @@ func (h Header) AppendOpen(dst []byte) []byte {
 	if v == "" {
 		v = "1.0"
 	}
-	attr("version", v)
+	if !h.NoVersion {
+		attr("version", v)
+	}
 	attr("xml:lang", h.Lang)
 	return append(dst, '>')
 }
