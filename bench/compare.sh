@@ -183,9 +183,10 @@ wait_ready() {
 # --- build, certificate ------------------------------------------------------
 
 echo "compare.sh: building junction and junction-load"
-(cd "$REPO" && go build -o "$TMP/junction" ./cmd/junction && go build -o "$TMP/junction-load" ./cmd/junction-load)
-JUNCTION=$TMP/junction
-LOADER=$TMP/junction-load
+mkdir -p "$TMP/bin"
+(cd "$REPO" && go build -o "$TMP/bin/junction" ./cmd/junction && go build -o "$TMP/bin/junction-load" ./cmd/junction-load)
+JUNCTION=$TMP/bin/junction
+LOADER=$TMP/bin/junction-load
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" -subj "/CN=$DOMAIN" \

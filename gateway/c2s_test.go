@@ -240,6 +240,7 @@ func TestBadInputStreamErrors(t *testing.T) {
 		{"unknown host", "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='elsewhere.example' version='1.0'>", stream.HostUnknown},
 		{"no version", "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost'>", stream.UnsupportedVersion},
 		{"stanza before auth", open + "<message to='bob@localhost'><body>hi</body></message>", stream.NotAuthorized},
+		{"data piggybacked on starttls", open + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'/>", stream.PolicyViolation},
 		{"never finishes negotiating", open, stream.ConnectionTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ type figure struct {
 
 // bound is a limit on the ratio first/other.
 type bound struct {
-	ratio float64
+	ratio  float64
 	atMost bool // the ratio must be at most ratio (less is better)
 }
 
@@ -61,22 +61,36 @@ var figures = []figure{
 			return float64(r.Server.RSSAfterKB) / 1024, true
 		}},
 	{name: "throughput msgs/s", scenario: scenarioThroughput, format: "%.0f",
-		get:    func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.MsgsPerSec }) },
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.MsgsPerSec })
+		},
 		target: map[string]bound{"prosody": {2, false}, "ejabberd": {1.5, false}}},
 	{name: "throughput p50 ms", scenario: scenarioThroughput, format: "%.2f",
-		get: func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.Latency.P50 }) }},
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.Latency.P50 })
+		}},
 	{name: "throughput p99 ms", scenario: scenarioThroughput, format: "%.2f",
-		get: func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.Latency.P99 }) }},
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.Latency.P99 })
+		}},
 	{name: "throughput CPU %", scenario: scenarioThroughput, format: "%.0f", get: cpuPercent},
 	{name: "rate msgs/s", scenario: scenarioRate, format: "%.0f",
-		get: func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.MsgsPerSec }) }},
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.MsgsPerSec })
+		}},
 	{name: "rate p50 ms", scenario: scenarioRate, format: "%.3f",
-		get: func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.Latency.P50 }) }},
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.Latency.P50 })
+		}},
 	{name: "rate p99 ms", scenario: scenarioRate, format: "%.3f",
-		get:    func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.Latency.P99 }) },
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.Latency.P99 })
+		},
 		target: map[string]bound{"prosody": {0.1, true}, "ejabberd": {1, true}}},
 	{name: "rate max ms", scenario: scenarioRate, format: "%.2f",
-		get: func(r *Result) (float64, bool) { return msgs(r, func(m *MessageResult) float64 { return m.Latency.Max }) }},
+		get: func(r *Result) (float64, bool) {
+			return msgs(r, func(m *MessageResult) float64 { return m.Latency.Max })
+		}},
 	{name: "rate CPU %", scenario: scenarioRate, format: "%.0f", get: cpuPercent},
 	{name: "logins/s", scenario: scenarioLogins, format: "%.0f",
 		get: func(r *Result) (float64, bool) {

@@ -60,8 +60,9 @@ type Config struct {
 	Timeout     time.Duration // bounds one login, one registration and each write
 	Resume      bool          // reuse TLS sessions (tickets) across logins
 
-	PID      int    // server process for RSS and CPU figures, 0 for none
-	JSONPath string // write the result as JSON here when not ""
+	PID        int    // server process for RSS and CPU figures, 0 for none
+	JSONPath   string // write the result as JSON here when not ""
+	CPUProfile string // write the tool's own CPU profile here when not ""
 
 	// Progress receives one line per phase; nil discards.
 	Progress io.Writer
@@ -119,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Resume, "resume", false, "resume TLS sessions with tickets (logins then skip full handshakes)")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process `id` for RSS and CPU figures from /proc")
 	fs.StringVar(&cfg.JSONPath, "json", "", "write the result as JSON to `file`")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to `file` (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

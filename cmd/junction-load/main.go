@@ -34,6 +34,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -70,6 +71,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "junction-load: %v\n", err)
 		return 2
 	}
+	if cfg.CPUProfile != "" {
+		stop, err := startProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "junction-load: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
 	r, err := runScenario(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "junction-load: %s against %s failed: %v\n", cfg.Scenario, cfg.Addr, err)
@@ -83,4 +92,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// startProfile starts the CPU profile; the returned function ends it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

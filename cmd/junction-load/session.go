@@ -24,9 +24,10 @@ const (
 
 // Raw byte patterns the reader looks for without parsing trees.
 var (
-	nsPingBytes = []byte(stream.NSPing)
-	attrID      = []byte("id")
-	attrType    = []byte("type")
+	nsPingBytes   = []byte(stream.NSPing)
+	nsRosterBytes = []byte("jabber:iq:roster")
+	attrID        = []byte("id")
+	attrType      = []byte("type")
 )
 
 // session is one logged-in client stream. After login, one reader
@@ -162,16 +163,19 @@ func (s *session) err() error {
 	return nil
 }
 
-// iq answers requests: a ping with a result, anything else with
-// service-unavailable, as a polite client does. Results are ignored.
+// iq answers requests as a polite client does: a ping or a roster push
+// with a result, anything else with service-unavailable. Results are
+// ignored.
 func (s *session) iq(el *xmltok.Element) {
 	typ := rawAttr(el, attrType)
 	if !bytes.Equal(typ, []byte("get")) && !bytes.Equal(typ, []byte("set")) {
 		return
 	}
-	ping := bytes.Equal(typ, []byte("get")) && bytes.Contains(el.Raw[el.StartEnd:], nsPingBytes)
+	payload := el.Raw[el.StartEnd:]
+	ok := bytes.Equal(typ, []byte("get")) && bytes.Contains(payload, nsPingBytes) ||
+		bytes.Equal(typ, []byte("set")) && bytes.Contains(payload, nsRosterBytes)
 	b := s.pingResp[:0]
-	if ping {
+	if ok {
 		b = append(b, "<iq type='result'"...)
 	} else {
 		b = append(b, "<iq type='error'"...)
@@ -183,7 +187,7 @@ func (s *session) iq(el *xmltok.Element) {
 	}
 	b = append(b, " id='"...)
 	b = xmltok.EscapeAttr(b, string(rawAttr(el, attrID)))
-	if ping {
+	if ok {
 		b = append(b, "'/>"...)
 	} else {
 		b = append(b, "'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"...)

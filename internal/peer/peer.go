@@ -60,19 +60,76 @@ func Run(t testing.TB, timeout time.Duration, stdin string, name string, args ..
 // ends. Its combined output is returned by the function Start returns.
 func Start(t testing.TB, name string, args ...string) (cmd *exec.Cmd, output func() string) {
 	t.Helper()
-	cmd = exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	buf := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	if err := cmd.Start(); err != nil {
+	p := Launch(t, name, args...)
+	return p.Cmd, p.Output
+}
+
+// Process is a long-running peer program started by Launch.
+type Process struct {
+	Cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+// Launch starts a long-running peer command with HOME in a temporary
+// directory; it is killed when the test ends, and its combined output is
+// logged then.
+func Launch(t testing.TB, name string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(name, args...), out: newLockedBuffer(), done: make(chan struct{})}
+	p.Cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	p.Cmd.Stdout, p.Cmd.Stderr = p.out, p.out
+	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
+	go func() {
+		p.err = p.Cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Logf("%s output:\n%s", name, buf.String())
+		p.Cmd.Process.Kill()
+		<-p.done
+		t.Logf("%s output:\n%s", name, p.out.String())
 	})
-	return cmd, buf.String
+	return p
+}
+
+// Output returns what the process has written so far.
+func (p *Process) Output() string { return p.out.String() }
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is the process's exit status; it is only meaningful after Done.
+func (p *Process) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// WaitOutput waits until the process's output contains substr and
+// reports whether it did; it gives up when the process exits or after
+// timeout.
+func (p *Process) WaitOutput(substr string, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		text, changed := p.out.snapshot()
+		if strings.Contains(text, substr) {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-p.done:
+			return strings.Contains(p.out.String(), substr)
+		case <-deadline.C:
+			return false
+		}
+	}
 }
 
 // redact hides the value after a password flag in logged command lines.

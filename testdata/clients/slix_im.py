@@ -166,6 +166,8 @@ def describe_item(it):
     s = f"{it.get('jid')} subscription={it.get('subscription', 'none')}"
     if it.get('ask'):
         s += f" ask={it.get('ask')}"
+    if it.get('approved'):
+        s += f" approved={it.get('approved')}"
     if it.get('name'):
         s += f" name={it.get('name')}"
     groups = sorted(g.text or '' for g in it.findall(f'{{{NS_ROSTER}}}group'))
@@ -380,7 +382,7 @@ async def roster(_):
     ver1 = push.xml.find(f'{{{NS_ROSTER}}}query').get('ver', '')
     check(ver1 != '', f"push without ver: {push}")
 
-    # A full get shows the item; slixmpp keeps the pushed version.
+    # slixmpp keeps the pushed version and sends it with its next get.
     check(alice.x.client_roster.version == ver1, f"slixmpp roster version {alice.x.client_roster.version!r}, want {ver1!r}")
     iq = await alice.roster()
     q = iq.xml.find(f'{{{NS_ROSTER}}}query')
@@ -482,11 +484,11 @@ async def subscribe(_):
     # says so in its stream features, which slixmpp records as 'preapproval'.
     out(f"preapproval advertised: {'yes' if 'preapproval' in bob.x.features else 'no'}")
     bob.x.send_presence(pto=alice.bare, ptype='subscribed')
-    await bob.push(alice.bare, f"{alice.bare} subscription=none")
+    await bob.push(alice.bare, f"{alice.bare} subscription=none approved=true")
     alice.subscribe(bob.bare)
     await alice.presence(bob.bare, 'subscribed')
     await alice.push(bob.bare, f"{bob.bare} subscription=to")
-    await alice.presence(bob.jid, status='marker')
+    await alice.presence(bob.jid, show='dnd', status='busy')  # his broadcast presence, not the directed one
     await bob.push(alice.bare, f"{alice.bare} subscription=from")
     await bob.ping()
     bob.inbox.none("subscription request he had approved in advance", is_presence(alice.bare, 'subscribe'))
@@ -664,7 +666,10 @@ async def register(_):
     user, pw, newpw = 'dora', CREDS['dora'], CREDS['dora.new']
 
     async def on_register(form):
-        out(f"register form fields: {' '.join(sorted(f for f in ('username', 'password') if form['register'][f] is not None))}")
+        q = form.xml.find('{jabber:iq:register}query')
+        fields = sorted(c.tag.split('}', 1)[1] for c in (q if q is not None else [])
+                        if not c.tag.endswith('}instructions'))
+        out(f"register form fields: {' '.join(fields)}")
         iq = dora.x.Iq()
         iq['type'] = 'set'
         iq['register']['username'] = user
@@ -909,7 +914,13 @@ def main():
             k, v = line.split('=', 1)
             CREDS[k] = v
     loop = asyncio.get_event_loop()
-    sys.exit(loop.run_until_complete(run(args.scenario, args)))
+    code = loop.run_until_complete(run(args.scenario, args))
+    # slixmpp leaves its filter tasks behind; end them quietly.
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    sys.exit(code)
 
 
 if __name__ == '__main__':

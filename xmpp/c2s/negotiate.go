@@ -213,6 +213,12 @@ func (c *Conn) negotiateStep(attempts *int) (restart bool, err error) {
 				c.cancel()
 				return false, errStop
 			}
+			if c.dec.Buffered() > 0 {
+				// Bytes sent after <starttls/> but before the handshake would
+				// be read as if they came over TLS (a command injection).
+				c.failNegotiation(true, &stream.Error{Condition: stream.PolicyViolation, Text: "data after <starttls/>"})
+				return false, errStop
+			}
 			if err := c.writeNow([]byte("<proceed xmlns='" + stream.NSTLS + "'/>")); err != nil {
 				c.nc.Close()
 				c.cancel()
