@@ -1,10 +1,13 @@
 package gateway_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"junction/config"
+	"junction/gateway"
+	"junction/gateway/admin"
 	"junction/gateway/gatewaytest"
 	"junction/xmpp/component"
 	"junction/xmpp/stream"
@@ -102,5 +105,58 @@ func TestComponentBadHandshake(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestComponentDisableEnable(t *testing.T) {
+	srv := gatewaytest.Start(t, withComponent("echo.localhost", "s3cret-s3cret"))
+	sock := gateway.ControlSocket(srv.Config.DataDir)
+	comp, _ := dialComponent(t, srv, "echo.localhost", "s3cret-s3cret")
+	comp.MustNext() // <handshake/>
+	list := func() string {
+		out, err := admin.Call(sock, "component", "list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	if got, want := list(), "echo.localhost external connected"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if _, err := admin.Call(sock, "component", "disable", "echo.localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if got := comp.StreamError(); got != stream.SystemShutdown {
+		t.Fatalf("disabled component got %q, want system-shutdown", got)
+	}
+	again, _ := dialComponent(t, srv, "echo.localhost", "s3cret-s3cret")
+	if got := again.StreamError(); got != stream.HostUnknown {
+		t.Fatalf("reconnect while disabled: got %q, want host-unknown", got)
+	}
+	if got, want := list(), "echo.localhost external disabled"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if _, err := admin.Call(sock, "component", "enable", "echo.localhost"); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := dialComponent(t, srv, "echo.localhost", "s3cret-s3cret")
+	if n := third.MustNext(); n.Name.Local != "handshake" {
+		t.Fatalf("after enable got %s, want <handshake/>", xmpptest.XML(n))
+	}
+	if _, err := admin.Call(sock, "component", "disable", "nope.localhost"); err == nil || !strings.Contains(err.Error(), "not a configured component") {
+		t.Fatalf("got %v, want not a configured component", err)
+	}
+}
+
+func TestReloadComponents(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	next := *srv.Config
+	next.Components.External = []config.ExternalComponent{{Domain: "late.localhost", Secret: "added-later"}}
+	// The listener itself needs a restart; this server has one already.
+	if err := srv.Reload(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Components(); len(got) != 1 || got[0] != "late.localhost external not-connected" {
+		t.Fatalf("got %v after reload", got)
 	}
 }

@@ -51,7 +51,15 @@ func (s *Server) attachExternal(c *component.Conn) (func(*stanza.Stanza) error, 
 	s.externals[c] = e
 	s.mu.Unlock()
 	ctx := context.Background()
-	return func(st *stanza.Stanza) error { return e.sender.Send(ctx, st) }, nil
+	return func(st *stanza.Stanza) error {
+		if err := e.sender.Send(ctx, st); err != nil {
+			if errors.Is(err, bus.ErrForeignFrom) {
+				return &stanza.Error{Type: stanza.Cancel, Condition: stanza.NotAllowed, Text: "a component may only send from its own domain", Err: err}
+			}
+			return err
+		}
+		return nil
+	}, nil
 }
 
 func (s *Server) detachExternal(c *component.Conn) {
@@ -66,7 +74,10 @@ func (s *Server) detachExternal(c *component.Conn) {
 
 // componentSecret looks up a configured external component.
 func (s *Server) componentSecret(domain string) (string, bool) {
-	for _, e := range s.cfg.Components.External {
+	if s.isDisabled(domain) {
+		return "", false
+	}
+	for _, e := range s.config().Components.External {
 		if e.Domain == domain {
 			return e.Secret, true
 		}

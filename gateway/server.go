@@ -17,11 +17,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"junction/config"
+	"junction/gateway/admin"
 	"junction/gateway/blocking"
 	"junction/gateway/bus"
 	"junction/gateway/offline"
@@ -65,6 +67,11 @@ type Server struct {
 	bus       *bus.Bus
 	compSrv   *component.Server
 	externals map[*component.Conn]*external
+	disabled  map[string]bool // component domains disabled at run time
+	admin     *admin.Server
+	cfgPtr    atomic.Pointer[config.Config]
+	// newBuiltin builds a built-in component of a kind ("muc") for a domain.
+	newBuiltin func(kind string, domain jid.JID) (bus.Component, error)
 	offline   *offline.Storage
 	router    *router.Router
 	c2s       *c2s.Server
@@ -113,6 +120,8 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	route := func(ctx context.Context, st *stanza.Stanza) { rt.Route(ctx, st) }
 	s.bus = bus.New(route, opt.Logger.With("component", "bus"))
 	s.externals = map[*component.Conn]*external{}
+	s.disabled = map[string]bool{}
+	s.cfgPtr.Store(cfg)
 	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))
 	s.offline = offline.New(store, 0, opt.Logger.With("component", "offline"))
 
@@ -156,6 +165,9 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	s.router = rt
 	return s, nil
 }
+
+// config is the configuration in effect.
+func (s *Server) config() *config.Config { return s.cfgPtr.Load() }
 
 // Router is the server's router.
 func (s *Server) Router() *router.Router { return s.router }
@@ -234,6 +246,12 @@ func (s *Server) Start(ctx context.Context) error {
 		s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		s.serve("metrics", func() error { return s.httpSrv.Serve(ln) })
 	}
+	if err := s.startBuiltins(ctx); err != nil {
+		return err
+	}
+	if err := s.startAdmin(); err != nil {
+		return err
+	}
 	if s.cfg.Components.Listen != "" {
 		ln, err := net.Listen("tcp", s.cfg.Components.Listen)
 		if err != nil {
@@ -303,6 +321,9 @@ func (s *Server) serve(name string, f func() error) {
 // caller's to close, after Shutdown.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
+	if s.admin != nil {
+		s.admin.Close()
+	}
 	if s.c2s != nil {
 		if err := s.c2s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)

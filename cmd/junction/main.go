@@ -35,6 +35,8 @@ const usage = `usage:
   junction user passwd JID [-config FILE]      change a password
   junction user del JID [-config FILE]         delete an account and all its data
   junction user list [HOST] [-config FILE]     list accounts
+  junction component list [-config FILE]      list components and their state (running server)
+  junction component enable|disable DOMAIN    turn a component on or off without a restart
   junction config check FILE                  validate a configuration file
   junction config example                     print the default configuration, every key explained
   junction version                            print the version
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout)
+	case "component":
+		err = cmdComponent(ctx, args[1:], stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "junction", version())
 	case "help", "-h", "--help":
@@ -152,16 +156,35 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	log.Info("junction started", "version", version(), "hosts", len(cfg.Hosts), "data_dir", cfg.DataDir)
 	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-srv.Errors():
-		log.Error("shutting down after a listener failed", "err", serveErr)
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			break loop
+		case serveErr = <-srv.Errors():
+			log.Error("shutting down after a listener failed", "err", serveErr)
+			break loop
+		case <-hup:
+			// A bad file changes nothing and says why.
+			next, err := config.Load(cfgPath)
+			if err == nil {
+				err = checkHosts(next)
+			}
+			if err != nil {
+				log.Error("configuration reload refused; still running the previous one", "err", err)
+				continue
+			}
+			srv.Reload(ctx, next)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

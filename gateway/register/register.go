@@ -69,11 +69,26 @@ func New(store Store, openHosts []string, perIPHour int, kick Kicker, log *slog.
 }
 
 // Open implements c2s.Registrar.
-func (s *Service) Open(host string) bool { return s.open[host] }
+func (s *Service) Open(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[host]
+}
+
+// SetOpen replaces the hosts with open registration (config reload).
+func (s *Service) SetOpen(hosts []string) {
+	m := map[string]bool{}
+	for _, h := range hosts {
+		m[h] = true
+	}
+	s.mu.Lock()
+	s.open = m
+	s.mu.Unlock()
+}
 
 // Register implements c2s.Registrar.
 func (s *Service) Register(ctx context.Context, host, username, password string, from netip.Addr) error {
-	if !s.open[host] {
+	if !s.Open(host) {
 		return stanza.Errorf(stanza.Cancel, stanza.NotAllowed, "registration is closed on "+host)
 	}
 	u, err := jid.New(username, host, "")

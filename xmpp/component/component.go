@@ -132,8 +132,12 @@ func (c *Conn) run(handle func(*stanza.Stanza) error) {
 				return
 			}
 			if err := handle(st); err != nil {
-				c.log.Warn("stanza from component refused", "err", err)
-				if reply := stanza.ErrorReply(st, stanza.Errorf(stanza.Modify, stanza.NotAllowed, "the component may only send from its own domain")); reply != nil {
+				c.log.Warn("stanza refused", "err", err)
+				var se *stanza.Error
+				if !errors.As(err, &se) {
+					se = stanza.Errorf(stanza.Cancel, stanza.NotAllowed, "refused")
+				}
+				if reply := stanza.ErrorReply(st, se); reply != nil {
 					c.Send(reply)
 				}
 			}
