@@ -243,9 +243,9 @@ func TestSlixmppIM(t *testing.T) {
 			}
 			switch {
 			case (res.Err != nil || len(missing) > 0) && len(nofeature) > 0:
-				t.Skipf("server does not have %s yet (not in disco#info of %s); the scenario failed at %q", strings.Join(nofeature, ", "), srv.Host, failure(lines, missing, res.Err))
+				t.Skipf("server does not have %s yet (not in disco#info of %s); the scenario failed at %q", strings.Join(nofeature, ", "), srv.Host, slixFailure(lines, missing, res.Err))
 			case res.Err != nil || len(missing) > 0:
-				t.Fatalf("slixmpp scenario %s (its output is logged above):\n%s", tc.scenario, failure(lines, missing, res.Err))
+				t.Fatalf("slixmpp scenario %s (its output is logged above):\n%s", tc.scenario, slixFailure(lines, missing, res.Err))
 			case len(nofeature) > 0:
 				t.Errorf("the scenario passes, but disco#info of %s does not list %s", srv.Host, strings.Join(nofeature, ", "))
 			}
@@ -269,9 +269,9 @@ func missingLines(got, want []string) []string {
 	return missing
 }
 
-// failure says why a scenario failed: the script's FAIL line, the expected
+// slixFailure says why a scenario failed: the script's FAIL line, the expected
 // line that did not come, or the process error.
-func failure(lines, missing []string, err error) string {
+func slixFailure(lines, missing []string, err error) string {
 	var why []string
 	for _, m := range missing {
 		why = append(why, "got no line "+strconv.Quote(m))

@@ -206,4 +206,3 @@ func (s *Server) startAdmin() error {
 	s.admin = a
 	return nil
 }
-

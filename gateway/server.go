@@ -72,10 +72,10 @@ type Server struct {
 	cfgPtr    atomic.Pointer[config.Config]
 	// newBuiltin builds a built-in component of a kind ("muc") for a domain.
 	newBuiltin func(kind string, domain jid.JID) (bus.Component, error)
-	offline   *offline.Storage
-	router    *router.Router
-	c2s       *c2s.Server
-	tls       *tls.Config
+	offline    *offline.Storage
+	router     *router.Router
+	c2s        *c2s.Server
+	tls        *tls.Config
 
 	mu        sync.Mutex
 	addrs     map[string]net.Addr
@@ -226,10 +226,14 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxAuthAttempts:    c.MaxAuthAttempts,
 		QueueSize:          c.QueueSize,
 		MaxConnsPerIP:      c.MaxConnsPerIP,
-		Features:           []string{"<ver xmlns='urn:xmpp:features:rosterver'/>", s.caps},
-		Registrar:          s.register,
-		Logger:             s.log.With("component", "c2s"),
-		Observer:           c2sObserver{s.metrics},
+		Features: []string{
+			"<ver xmlns='urn:xmpp:features:rosterver'/>",
+			"<sub xmlns='urn:xmpp:features:pre-approval'/>",
+			s.caps,
+		},
+		Registrar: s.register,
+		Logger:    s.log.With("component", "c2s"),
+		Observer:  c2sObserver{s.metrics},
 	})
 	if err != nil {
 		return err

@@ -149,6 +149,11 @@ func (s *Service) inbound(ctx context.Context, st *stanza.Stanza) {
 	if deliver {
 		s.deliverToAvailable(contact, st)
 	}
+	if st.Type == "unsubscribe" {
+		// The requester no longer gets the contact's presence: say the
+		// contact is gone for it (§3.3.3).
+		s.sendUnavailable(ctx, contact, user)
+	}
 }
 
 // autoReply answers a subscription on behalf of from (the server acts for

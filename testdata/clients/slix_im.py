@@ -3,7 +3,8 @@
 
 One scenario per run (--scenario); each prints one line per observed fact
 and "OK" at the end, and exits non-zero on the first failure or timeout
-(every wait is bounded). Accounts and passwords come on stdin, one
+(every wait is bounded). A missed observation that later steps do not
+depend on prints "MISSED ..." and the run goes on, then fails at the end. Accounts and passwords come on stdin, one
 "name=password" per line, so passwords never appear in a process list.
 
 Scenarios (RFC 6121 and the XEPs clients expect):
