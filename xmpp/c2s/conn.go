@@ -60,12 +60,14 @@ type Conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	out       chan string
-	quit      chan struct{} // closed when the stream must close
-	closeOnce sync.Once
-	closeErr  atomic.Pointer[stream.Error] // stream error to send on close, if any
-	writerEnd chan struct{}                // closed when the writer is done
-	bound     atomic.Bool
+	out        chan string
+	quit       chan struct{} // closed when the stream must close
+	closeOnce  sync.Once
+	closeErr   atomic.Pointer[stream.Error] // stream error to send on close, if any
+	writerEnd  chan struct{}                // closed when the writing side is done
+	writerOnce sync.Once
+	writing    atomic.Bool // a writer goroutine is running
+	bound      atomic.Bool
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
@@ -119,6 +121,7 @@ func (c *Conn) SendRaw(s string) error {
 	}
 	select {
 	case c.out <- s:
+		c.kick()
 		return nil
 	default:
 		c.srv.cfg.Observer.QueueOverflow()
@@ -148,8 +151,23 @@ func (c *Conn) closeWith(e *stream.Error) {
 		if !c.bound.Load() {
 			// The negotiating goroutine is blocked reading: wake it.
 			c.nc.SetReadDeadline(time.Now())
+			return
 		}
+		c.kick()
 	})
+}
+
+// kick makes sure a writer goroutine is draining the queue. Writers exist
+// only while there is something to write: an idle session holds no writer
+// goroutine and no write buffer.
+func (c *Conn) kick() {
+	if !c.bound.Load() {
+		return // negotiation writes for itself; runSession kicks
+	}
+	if c.writing.CompareAndSwap(false, true) {
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
 }
 
 func (c *Conn) closing() bool {
@@ -192,9 +210,9 @@ func (c *Conn) header() stream.Header {
 // runSession starts fresh reader and writer goroutines for the bound
 // session (so the negotiation's grown stack is dropped) and returns.
 func (c *Conn) runSession() {
-	c.srv.wg.Add(2)
-	go c.writeLoop()
+	c.srv.wg.Add(1)
 	go c.readLoop()
+	c.kick()
 }
 
 func (c *Conn) readLoop() {
@@ -277,57 +295,94 @@ func (c *Conn) finish() {
 	c.log.Info("session closed", "duration", time.Since(c.started).Round(time.Millisecond))
 }
 
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+
+// writeLoop drains the queue, one flush per batch, and exits when the queue
+// is empty (kick starts another when something is queued). The writer that
+// sees the stream closing writes the goodbye.
 func (c *Conn) writeLoop() {
 	defer c.srv.wg.Done()
-	defer close(c.writerEnd)
-	w := bufio.NewWriterSize(c.nc, 4096)
+	w := writerPool.Get().(*bufio.Writer)
+	w.Reset(c.nc)
+	defer func() {
+		w.Reset(nil)
+		writerPool.Put(w)
+	}()
 	obs := c.srv.cfg.Observer
 	for {
-		select {
-		case s := <-c.out:
-			w.WriteString(s)
-			n := 1
-		drain:
-			for {
-				select {
-				case s := <-c.out:
-					w.WriteString(s)
-					n++
-				default:
-					break drain
-				}
+		if c.closing() {
+			c.writeClose(w)
+			return
+		}
+		n := 0
+	drain:
+		for {
+			select {
+			case s := <-c.out:
+				w.WriteString(s)
+				n++
+			default:
+				break drain
 			}
+		}
+		if n > 0 {
 			obs.StanzaOut(n)
 			c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if err := w.Flush(); err != nil {
 				c.log.Debug("write to client failed", "err", err)
-				c.closeWith(nil)
-				c.nc.Close()
+				c.failWriter()
 				return
 			}
-		case <-c.quit:
-			for {
-				select {
-				case s := <-c.out:
-					w.WriteString(s)
-					continue
-				default:
-				}
-				break
-			}
-			var b []byte
-			if e := c.closeErr.Load(); e != nil {
-				b = e.AppendXML(b)
-				c.log.Info("closing stream with error", "condition", e.Condition, "text", e.Text)
-			}
-			w.Write(append(b, stream.Close...))
-			c.nc.SetWriteDeadline(time.Now().Add(closeGrace))
-			w.Flush()
-			// Give the client a moment to send its own </stream:stream>.
-			c.nc.SetReadDeadline(time.Now().Add(closeGrace))
+			continue
+		}
+		// Nothing left: give the goroutine up, unless a stanza or the close
+		// arrived between the drain and now and no other writer took it.
+		c.writing.Store(false)
+		if len(c.out) == 0 && !c.closing() {
+			return
+		}
+		if !c.writing.CompareAndSwap(false, true) {
 			return
 		}
 	}
+}
+
+// writeClose writes what is still queued, the stream error if any and the
+// closing tag, then gives the client a moment to close its side.
+func (c *Conn) writeClose(w *bufio.Writer) {
+	defer c.endWriter()
+	for {
+		select {
+		case s := <-c.out:
+			w.WriteString(s)
+			continue
+		default:
+		}
+		break
+	}
+	var b []byte
+	if e := c.closeErr.Load(); e != nil {
+		b = e.AppendXML(b)
+		c.log.Info("closing stream with error", "condition", e.Condition, "text", e.Text)
+	}
+	w.Write(append(b, stream.Close...))
+	c.nc.SetWriteDeadline(time.Now().Add(closeGrace))
+	w.Flush()
+	// Give the client a moment to send its own </stream:stream>.
+	c.nc.SetReadDeadline(time.Now().Add(closeGrace))
+}
+
+// failWriter ends the connection after a failed write.
+func (c *Conn) failWriter() {
+	c.closeWith(nil)
+	c.nc.Close()
+	c.endWriter()
+}
+
+// endWriter marks the writing side finished, once; the writing flag stays
+// set so no writer starts again.
+func (c *Conn) endWriter() {
+	c.writerOnce.Do(func() { close(c.writerEnd) })
 }
 
 func (c *Conn) pingOnIdle() {

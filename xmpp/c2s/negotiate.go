@@ -213,7 +213,7 @@ func (c *Conn) negotiateStep(attempts *int) (restart bool, err error) {
 				c.cancel()
 				return false, errStop
 			}
-			if c.dec.Buffered() > 0 {
+			if c.dec.BufferedMarkup() {
 				// Bytes sent after <starttls/> but before the handshake would
 				// be read as if they came over TLS (a command injection).
 				c.failNegotiation(true, &stream.Error{Condition: stream.PolicyViolation, Text: "data after <starttls/>"})

@@ -17,12 +17,12 @@ const (
 	// initialBufSize is the read buffer of an idle connection. A read is
 	// given at least minFree bytes of room; a buffer grows by at least
 	// minRead, up to MaxElementBytes + minRead.
-	initialBufSize = 4 << 10
+	initialBufSize = 2 << 10
 	minRead        = 4 << 10
 	minFree        = 1 << 10
 	// shrinkAbove is the buffer size past which the buffer is given back
 	// once the large element that needed it has been consumed.
-	shrinkAbove = 4 * initialBufSize
+	shrinkAbove = 16 << 10
 	// maxXMLDeclBytes bounds the XML declaration.
 	maxXMLDeclBytes = 256
 	// maxEmptyReads is how many (0, nil) reads in a row count as no progress.
@@ -170,6 +170,18 @@ func (d *Decoder) InputOffset() int64 { return d.off + int64(d.r) }
 // consumed. After the <starttls/> element it must be 0: anything else was
 // pipelined in plain text and must be refused.
 func (d *Decoder) Buffered() int { return d.w - d.r }
+
+// BufferedMarkup reports whether the unconsumed input holds anything but
+// XML whitespace (clients often follow <starttls/> with a newline, which is
+// harmless; markup is not).
+func (d *Decoder) BufferedMarkup() bool {
+	for _, b := range d.buf[d.r:d.w] {
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			return true
+		}
+	}
+	return false
+}
 
 // fail makes err sticky if it is an *Error.
 func (d *Decoder) fail(err error) error {

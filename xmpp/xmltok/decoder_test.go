@@ -558,3 +558,30 @@ func TestReadElementAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestBufferedMarkup(t *testing.T) {
+	for _, tc := range []struct {
+		name, after string
+		want        bool
+	}{
+		{"nothing", "", false},
+		{"newline", "\n", false},
+		{"whitespace", " \r\n\t", false},
+		{"markup", "<auth/>", true},
+		{"space then markup", " x", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><starttls/>" + tc.after
+			d := NewDecoder(strings.NewReader(in), Options{})
+			if _, err := d.ReadStreamHeader(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.ReadElement(); err != nil {
+				t.Fatal(err)
+			}
+			if got := d.BufferedMarkup(); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
