@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
+	"junction/config"
 	"junction/gateway/gatewaytest"
 	"junction/xmpp/xmltok"
 	"junction/xmpp/xmpptest"
@@ -355,5 +357,35 @@ func TestVCardAndPrivateStorage(t *testing.T) {
 	bob.Send("<iq type='get' id='p3' to='alice@localhost'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query></iq>")
 	if n := find(t, "error", bob.Ping(), func(n *xmltok.Node) bool { return n.Attr("id") == "p3" }); errorCondition(n) != "forbidden" {
 		t.Fatalf("got %s, want forbidden", xmpptest.XML(n))
+	}
+}
+
+// TestManyOfflineMessages: more stored messages than the client's queue
+// holds arrive without the login being cut off as a slow reader.
+func TestManyOfflineMessages(t *testing.T) {
+	srv := gatewaytest.Start(t, func(c *config.Config) { c.C2S.QueueSize = 16 })
+	srv.AddUser(t, "alice", pw)
+	srv.AddUser(t, "bob", pw)
+	alice := srv.Login(t, "alice", pw, "a")
+	const n = 150
+	for i := range n {
+		alice.Send("<message to='bob@localhost' type='chat'><body>" + strconv.Itoa(i) + "</body></message>")
+		if i%50 == 49 {
+			alice.Ping()
+		}
+	}
+	alice.Ping()
+	_, seen := srv.LoginSeen(t, "bob", pw, "b")
+	got := 0
+	for _, m := range seen {
+		if m.Name.Local == "message" {
+			if b := m.Child("", "body"); b == nil || b.Text != strconv.Itoa(got) {
+				t.Fatalf("message %d: got %s", got, xmpptest.XML(m))
+			}
+			got++
+		}
+	}
+	if got != n {
+		t.Fatalf("got %d offline messages, want %d", got, n)
 	}
 }

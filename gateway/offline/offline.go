@@ -23,7 +23,7 @@ const NSDelay = "urn:xmpp:delay"
 const DefaultLimit = 1000
 
 // deliverBatch bounds one read from the store at login.
-const deliverBatch = 200
+const deliverBatch = 100
 
 // Store is the part of the registry offline storage uses.
 type Store interface {
@@ -85,6 +85,20 @@ func (s *Storage) Store(ctx context.Context, to jid.JID, st *stanza.Stanza) erro
 	return nil
 }
 
+// waiter is a connection that can wait for room in its queue.
+type waiter interface {
+	SendWait(ctx context.Context, st *stanza.Stanza) error
+}
+
+// send waits for queue room when the connection allows it: a login with
+// many stored messages must not overflow the client's queue.
+func send(ctx context.Context, c Conn, st *stanza.Stanza) error {
+	if w, ok := c.(waiter); ok {
+		return w.SendWait(ctx, st)
+	}
+	return c.Send(st)
+}
+
 // Deliver sends every stored message of c's account to c and deletes what
 // was handed over. A message is deleted only after it is queued for the
 // client, so a crash in between delivers it again rather than losing it.
@@ -107,7 +121,7 @@ func (s *Storage) Deliver(ctx context.Context, c Conn) {
 				ids = append(ids, m.ID)
 				continue
 			}
-			if err := c.Send(st); err != nil {
+			if err := send(ctx, c, st); err != nil {
 				// The session is gone: keep the rest for next time.
 				break
 			}

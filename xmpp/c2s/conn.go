@@ -44,6 +44,7 @@ const (
 // stanzas to the Handler and its writer goroutine drains a bounded queue.
 type Conn struct {
 	srv *Server
+	id  string
 	log *slog.Logger
 	ip  netip.Addr
 
@@ -60,7 +61,7 @@ type Conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	out        chan string
+	out        chan *stanza.Stanza
 	quit       chan struct{} // closed when the stream must close
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[stream.Error] // stream error to send on close, if any
@@ -79,11 +80,12 @@ func newConn(s *Server, nc net.Conn) *Conn {
 		started:   time.Now(),
 		ctx:       ctx,
 		cancel:    cancel,
-		out:       make(chan string, s.cfg.QueueSize),
+		out:       make(chan *stanza.Stanza, s.cfg.QueueSize),
 		quit:      make(chan struct{}),
 		writerEnd: make(chan struct{}),
 	}
-	c.log = s.cfg.Logger.With("conn", connID(), "remote", nc.RemoteAddr().String())
+	c.id = connID()
+	c.log = s.cfg.Logger.With("conn", c.id, "remote", nc.RemoteAddr().String())
 	return c
 }
 
@@ -108,19 +110,34 @@ func (c *Conn) Logger() *slog.Logger { return c.log }
 // RemoteAddr is the client's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
+// SendRaw queues serialized XML for the client; see Send.
+func (c *Conn) SendRaw(s string) error { return c.Send(&stanza.Stanza{Raw: s}) }
+
+// SendWait queues st, waiting for room in the queue until ctx is done. It
+// is for senders that may wait (offline delivery at login), never for the
+// router.
+func (c *Conn) SendWait(ctx context.Context, st *stanza.Stanza) error {
+	select {
+	case c.out <- st:
+		c.kick()
+		return nil
+	case <-c.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Send hands st to the writer. It never blocks: a full queue means the
 // client cannot keep up, so the stream closes with policy-violation.
-func (c *Conn) Send(st *stanza.Stanza) error { return c.SendRaw(st.Raw) }
-
-// SendRaw queues serialized XML for the client; see Send.
-func (c *Conn) SendRaw(s string) error {
+func (c *Conn) Send(st *stanza.Stanza) error {
 	select {
 	case <-c.quit:
 		return ErrClosed
 	default:
 	}
 	select {
-	case c.out <- s:
+	case c.out <- st:
 		c.kick()
 		return nil
 	default:
@@ -318,8 +335,8 @@ func (c *Conn) writeLoop() {
 	drain:
 		for {
 			select {
-			case s := <-c.out:
-				w.WriteString(s)
+			case st := <-c.out:
+				w.WriteString(st.Raw)
 				n++
 			default:
 				break drain
@@ -353,8 +370,8 @@ func (c *Conn) writeClose(w *bufio.Writer) {
 	defer c.endWriter()
 	for {
 		select {
-		case s := <-c.out:
-			w.WriteString(s)
+		case st := <-c.out:
+			w.WriteString(st.Raw)
 			continue
 		default:
 		}

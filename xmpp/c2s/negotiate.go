@@ -86,7 +86,6 @@ func (c *Conn) openStream() error {
 			return errStop
 		}
 		c.host = d.Domainpart()
-		c.log = c.log.With("host", c.host)
 	}
 	if err := stream.CheckVersion(stream.Attr(h.Attrs, "version")); err != nil {
 		c.failNegotiation(false, err.(*stream.Error))
@@ -378,8 +377,7 @@ func (c *Conn) saslElement(el *xmltok.Element, neg **sasl.Negotiation, mech *str
 		return false, errStop
 	}
 	c.user = user
-	c.log = c.log.With("user", user.String())
-	c.log.Info("authenticated", "mechanism", *mech, "tls", c.tls)
+	c.log.Info("authenticated", "user", user.String(), "mechanism", *mech, "tls", c.tls)
 	return true, nil
 }
 
@@ -438,7 +436,9 @@ func (c *Conn) bindElement(el *xmltok.Element) (bound bool, err error) {
 		return false, nil
 	}
 	c.full = full
-	c.log = c.log.With("jid", full.String())
+	// One logger for the session's lifetime, built once (each With copies
+	// its attributes: idle sessions should not carry a chain of them).
+	c.log = c.srv.cfg.Logger.With("conn", c.id, "jid", full.String())
 	jb := xmltok.EscapeText(nil, full.String())
 	// Queue the result so it is written in order with what the handler may
 	// already have queued for the session.

@@ -26,7 +26,7 @@ const (
 	defaultNegotiationTimeout = 30 * time.Second
 	defaultIdleTimeout        = 5 * time.Minute
 	defaultMaxAuthAttempts    = 5
-	defaultQueueSize          = 256
+	defaultQueueSize          = 128
 	// pingGrace is how long a silent client has to answer the server's
 	// XEP-0199 ping before the stream closes with connection-timeout.
 	pingGrace = 30 * time.Second
