@@ -562,7 +562,7 @@ func (d *Decoder) ReadElement() (*Element, error) {
 
 // release gives back a buffer grown for an unusually large element.
 func (d *Decoder) release() {
-	if len(d.buf) > shrinkAbove && d.w-d.r <= initialBufSize/2 {
+	if len(d.buf) > shrinkAbove && d.w-d.r <= initialBufSize {
 		nb := make([]byte, initialBufSize)
 		d.off += int64(d.r)
 		d.w = copy(nb, d.buf[d.r:d.w])
