@@ -121,6 +121,9 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	s.bus = bus.New(route, opt.Logger.With("component", "bus"))
 	s.externals = map[*component.Conn]*external{}
 	s.disabled = map[string]bool{}
+	s.newBuiltin = func(kind string, d jid.JID) (bus.Component, error) {
+		return NewBuiltin(kind, d, store, opt.Logger)
+	}
 	s.cfgPtr.Store(cfg)
 	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))
 	s.offline = offline.New(store, 0, opt.Logger.With("component", "offline"))

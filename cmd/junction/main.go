@@ -37,6 +37,9 @@ const usage = `usage:
   junction user list [HOST] [-config FILE]     list accounts
   junction component list [-config FILE]      list components and their state (running server)
   junction component enable|disable DOMAIN    turn a component on or off without a restart
+  junction component connect -server HOST:PORT -domain DOMAIN [-config FILE]
+                                              run the MUC service on another server (Prosody, ejabberd)
+                                              over XEP-0114; secret from JUNCTION_COMPONENT_SECRET or stdin
   junction config check FILE                  validate a configuration file
   junction config example                     print the default configuration, every key explained
   junction version                            print the version
