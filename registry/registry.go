@@ -1,5 +1,5 @@
 // Package registry owns Junction's persistent records (accounts, rosters,
-// offline messages, per-account XML and block lists today; rooms and
+// offline messages, per-account XML, block lists and MUC rooms today;
 // transport registrations later) and the Store interface every storage back
 // end implements. It imports nothing else
 // from Junction; registry/sqlite is the default implementation and
@@ -109,6 +109,19 @@ type Store interface {
 	// Unblock removes JIDs; an empty list removes all. An unknown account is
 	// an error wrapping ErrNotFound.
 	Unblock(ctx context.Context, host, username string, jids []string) error
+
+	// Rooms returns the stored rooms of the MUC service whose domain is
+	// service, sorted by Name (byte order); an unknown service has none.
+	Rooms(ctx context.Context, service string) ([]Room, error)
+	// Room returns one room or an error wrapping ErrNotFound.
+	Room(ctx context.Context, service, name string) (Room, error)
+	// PutRoom inserts or replaces a room with its affiliations, which it
+	// replaces as a whole, in one transaction. An unknown affiliation or
+	// WhoIs value is an error.
+	PutRoom(ctx context.Context, r Room) error
+	// DeleteRoom removes a room and its affiliations or returns an error
+	// wrapping ErrNotFound.
+	DeleteRoom(ctx context.Context, service, name string) error
 
 	// Close releases the store. No method may be called after it.
 	Close() error

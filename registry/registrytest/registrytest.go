@@ -67,6 +67,14 @@ func Run(t *testing.T, open func(t *testing.T) registry.Store) {
 		{"AccountData", testAccountData},
 		{"BlockList", testBlockList},
 		{"BlockListNotFound", testBlockListNotFound},
+		{"RoomRoundTrip", testRoomRoundTrip},
+		{"RoomReplace", testRoomReplace},
+		{"RoomsSorted", testRoomsSorted},
+		{"RoomDelete", testRoomDelete},
+		{"RoomNotFound", testRoomNotFound},
+		{"RoomInvalid", testRoomInvalid},
+		{"RoomNoAliasing", testRoomNoAliasing},
+		{"RoomsConcurrent", testRoomsConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, open(t))
@@ -275,6 +283,7 @@ func testAccountsSorted(t *testing.T, s registry.Store) {
 func testContextCancelled(t *testing.T, s registry.Store) {
 	mustCreate(t, s, account("localhost", "alice"))
 	fillAccount(t, s, "localhost", "alice")
+	mustPutRoom(t, s, room("coven"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	for _, tc := range []struct {
@@ -353,6 +362,20 @@ func testContextCancelled(t *testing.T, s registry.Store) {
 		{"Unblock", func(ctx context.Context) error {
 			return s.Unblock(ctx, "localhost", "alice", nil)
 		}},
+		{"Rooms", func(ctx context.Context) error {
+			_, err := s.Rooms(ctx, service)
+			return err
+		}},
+		{"Room", func(ctx context.Context) error {
+			_, err := s.Room(ctx, service, "coven")
+			return err
+		}},
+		{"PutRoom", func(ctx context.Context) error {
+			return s.PutRoom(ctx, room("other"))
+		}},
+		{"DeleteRoom", func(ctx context.Context) error {
+			return s.DeleteRoom(ctx, service, "coven")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.call(ctx); !errors.Is(err, context.Canceled) {
@@ -363,6 +386,10 @@ func testContextCancelled(t *testing.T, s registry.Store) {
 	// Nothing happened.
 	checkAccount(t, mustGet(t, s, "localhost", "alice"), account("localhost", "alice"))
 	checkFilled(t, s, "localhost", "alice")
+	checkRoom(t, s, room("coven"))
+	if _, err := s.Room(t.Context(), service, "other"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Room(other) after cancelled put: got %v, want %v", err, registry.ErrNotFound)
+	}
 	if _, err := s.Account(t.Context(), "localhost", "bob"); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("Account(bob) after cancelled create: got %v, want %v", err, registry.ErrNotFound)
 	}

@@ -154,6 +154,27 @@ func TestMigrateFrozen(t *testing.T) {
 				}
 			},
 		},
+		3: {
+			insert: []string{
+				`INSERT INTO rooms VALUES ('conference.localhost', 'coven', 'Coven', 'For witches', 1, 0, 1, 'cauldron', 'anyone', 50, 1, 0, 20, 'Fire burn', 'crone')`,
+				`INSERT INTO room_affiliations VALUES ('conference.localhost', 'coven', 'crone@localhost', 'owner', '')`,
+				`INSERT INTO room_affiliations VALUES ('conference.localhost', 'coven', 'macbeth@localhost', 'outcast', 'Treason')`,
+			},
+			check: func(t *testing.T, s *Store) {
+				got, err := s.Room(ctx, "conference.localhost", "coven")
+				want := registry.Room{Service: "conference.localhost", Name: "coven",
+					Config: registry.RoomConfig{Title: "Coven", Description: "For witches", Public: true, Moderated: true,
+						Password: "cauldron", WhoIs: "anyone", MaxUsers: 50, ChangeSubject: true, HistoryLength: 20},
+					Subject: "Fire burn", SubjectBy: "crone",
+					Affiliations: []registry.RoomAffiliation{
+						{JID: "crone@localhost", Affiliation: registry.RoomOwner},
+						{JID: "macbeth@localhost", Affiliation: registry.RoomOutcast, Reason: "Treason"},
+					}}
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("Room after migration: got %+v, %v, want %+v", got, err, want)
+				}
+			},
+		},
 	}
 	for v := 1; v <= len(ms); v++ {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
