@@ -52,6 +52,12 @@ func RunRemote(ctx context.Context, c Component, cfg component.DialConfig, log *
 				r.setConn(nil)
 				log.Warn("connection to the server lost; reconnecting", "addr", cfg.Addr)
 			case <-ctx.Done():
+				// Stop while the connection is up, so the component's goodbyes
+				// (MUC status 332) reach the server; the deferred Stop is then
+				// a no-op.
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				c.Stop(sctx)
+				cancel()
 				conn.Close("")
 				<-conn.Done()
 				return nil

@@ -168,6 +168,16 @@ func (c *Conn) writeLoop() {
 				return
 			}
 		case <-c.quit:
+			// What was queued before the close goes out first.
+			for {
+				select {
+				case s := <-c.out:
+					w.WriteString(s)
+					continue
+				default:
+				}
+				break
+			}
 			var b []byte
 			if c.closeErr != nil {
 				b = c.closeErr.AppendXML(b)
