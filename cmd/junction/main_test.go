@@ -115,7 +115,7 @@ func TestServeAndSignal(t *testing.T) {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	srv := exec.Command(bin, "serve", "-config", cfg)
-	var logs bytes.Buffer
+	var logs syncBuffer
 	srv.Stderr = &logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -216,5 +216,85 @@ func TestOfflineMessagesSurviveSIGKILL(t *testing.T) {
 	}
 	if got := count(); len(got) != 0 {
 		t.Fatalf("second login got %v again, want nothing", got)
+	}
+}
+
+// TestReloadAndComponentVerbs: SIGHUP adds a MUC service from the edited
+// file, a broken file changes nothing, and the component verbs reach the
+// running server through its control socket.
+func TestReloadAndComponentVerbs(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "junction")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	base := "c2s:\n  listen: " + addr + "\n  direct_tls_listen: \"\"\nmetrics:\n  listen: \"\"\n"
+	cfg := writeConfig(t, base)
+	srv := exec.Command(bin, "serve", "-config", cfg)
+	var logs syncBuffer
+	srv.Stderr = &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	dialRetry(t, addr)
+
+	cli := func(args ...string) (int, string) {
+		code, out, errOut := runCLI(t, "", append(args, "-config", cfg)...)
+		return code, out + errOut
+	}
+	if code, out := cli("component", "list"); code != 0 || strings.TrimSpace(out) != "" {
+		t.Fatalf("list before reload: exit %d, %q", code, out)
+	}
+	data, _ := os.ReadFile(cfg)
+	edited := strings.Replace(string(data), "c2s:", "hosts:\n  - domain: localhost\n    muc: conference.localhost\nc2s:", 1)
+	reload := func(content, wantList string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		srv.Process.Signal(syscall.SIGHUP)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, out := cli("component", "list")
+			if strings.TrimSpace(out) == wantList {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP: list %q, want %q\n%s", out, wantList, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	reload(edited, "conference.localhost muc running")
+	// A broken file is refused and changes nothing.
+	os.WriteFile(cfg, []byte(edited+"\nnot: [valid\n"), 0o600)
+	srv.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(logs.String(), "reload refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log about the refused reload:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.WriteFile(cfg, []byte(edited), 0o600)
+	if _, out := cli("component", "list"); strings.TrimSpace(out) != "conference.localhost muc running" {
+		t.Fatalf("got %q after a refused reload", out)
+	}
+
+	if code, out := cli("component", "disable", "conference.localhost"); code != 0 {
+		t.Fatalf("disable: %d %s", code, out)
+	}
+	if _, out := cli("component", "list"); strings.TrimSpace(out) != "conference.localhost muc disabled" {
+		t.Fatalf("got %q after disable", out)
+	}
+	if code, out := cli("component", "enable", "conference.localhost"); code != 0 {
+		t.Fatalf("enable: %d %s", code, out)
+	}
+	if _, out := cli("component", "list"); strings.TrimSpace(out) != "conference.localhost muc running" {
+		t.Fatalf("got %q after enable", out)
+	}
+	if code, out := cli("component", "disable", "nope.localhost"); code != 1 || !strings.Contains(out, "not a configured component") {
+		t.Fatalf("disable unknown: %d %q", code, out)
 	}
 }
