@@ -211,7 +211,7 @@ func (r *room) shutdown() {
 		select {
 		case st := <-r.inbox:
 			if st.Name != stanza.Presence {
-				r.svc.send(stanza.ErrorReply(st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, "the chat service is shutting down")))
+				r.svc.send(errorReply(st, stanza.Errorf(stanza.Cancel, stanza.ServiceUnavailable, "the chat service is shutting down")))
 			}
 		default:
 			return

@@ -34,7 +34,9 @@ import (
 
 	"junction/registry"
 	"junction/xmpp/jid"
+	"junction/xmpp/muc"
 	"junction/xmpp/stanza"
+	"junction/xmpp/xmltok"
 )
 
 // Defaults for Options fields left zero.
@@ -368,7 +370,7 @@ func (s *Service) bounceLater(st *stanza.Stanza) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.send(stanza.ErrorReply(st, stanza.Errorf(stanza.Wait, stanza.ServiceUnavailable, "the room is busy")))
+		s.send(errorReply(st, stanza.Errorf(stanza.Wait, stanza.ServiceUnavailable, "the room is busy")))
 	}()
 }
 
@@ -390,7 +392,17 @@ func (s *Service) reply(req *stanza.Stanza, err error) {
 		s.log.Error("request failed", "from", req.From.String(), "to", req.To.String(), "err", err)
 		se = stanza.Errorf(stanza.Wait, stanza.InternalServerError, "")
 	}
-	s.send(stanza.ErrorReply(req, se))
+	s.send(errorReply(req, se))
+}
+
+// errorReply is stanza.ErrorReply, except that a refused join carries
+// <x xmlns='http://jabber.org/protocol/muc'/> before the error as in every
+// XEP-0045 §7.2 example; clients (slixmpp) match join errors on it.
+func errorReply(req *stanza.Stanza, se *stanza.Error) *stanza.Stanza {
+	if req.Name != stanza.Presence || req.IsError() {
+		return stanza.ErrorReply(req, se)
+	}
+	return stanza.New(stanza.Presence, req.To, req.From, "error", req.ID, xmltok.NewNode(muc.NS, "x"), se.Node())
 }
 
 // recovered logs a panic while handling st and answers it with
