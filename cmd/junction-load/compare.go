@@ -25,6 +25,9 @@ type figure struct {
 	// target is what the first server must reach against each other
 	// server, by name: a ratio bound (first/other) and its direction.
 	target map[string]bound
+	// noRatio leaves the ratio columns empty: the figure qualifies the
+	// run rather than measuring the server.
+	noRatio bool
 }
 
 // bound is a limit on the ratio first/other.
@@ -92,6 +95,13 @@ var figures = []figure{
 			return msgs(r, func(m *MessageResult) float64 { return m.Latency.Max })
 		}},
 	{name: "rate CPU %", scenario: scenarioRate, format: "%.0f", get: cpuPercent},
+	{name: "throughput tool CPU %", scenario: scenarioThroughput, format: "%.0f", noRatio: true,
+		get: func(r *Result) (float64, bool) {
+			if d := r.Server.disturbance(); d != nil {
+				return d.LoadPercent, true
+			}
+			return 0, false
+		}},
 	{name: "logins/s", scenario: scenarioLogins, format: "%.0f",
 		get: func(r *Result) (float64, bool) {
 			if r.Logins == nil {
@@ -107,6 +117,36 @@ var figures = []figure{
 			return r.Logins.CPUMsPerLog, true
 		},
 		target: map[string]bound{"prosody": {1, true}}},
+	// The largest share of a pinned CPU other processes took in any
+	// scenario: above a few percent, that server's figures are suspect.
+	{name: "disturbance %", scenario: anyScenario, format: "%.1f", noRatio: true,
+		get: func(r *Result) (float64, bool) {
+			if d := r.Server.disturbance(); d != nil {
+				return max(d.ServerOther, d.LoadOther), true
+			}
+			return 0, false
+		}},
+}
+
+// anyScenario makes a figure the largest of its value over all scenarios.
+const anyScenario = ""
+
+// value returns f for one server's results.
+func (f figure) value(byScenario map[string]*Result) (float64, bool) {
+	if f.scenario != anyScenario {
+		if r := byScenario[f.scenario]; r != nil {
+			return f.get(r)
+		}
+		return 0, false
+	}
+	var out float64
+	found := false
+	for _, r := range byScenario {
+		if v, ok := f.get(r); ok {
+			out, found = max(out, v), true
+		}
+	}
+	return out, found
 }
 
 func idleKB(r *Result) (float64, bool) {
@@ -189,7 +229,7 @@ func loadResults(dir string, names []string) (map[string]map[string]*Result, err
 // first/other ratios with the target and whether it was met.
 func writeComparison(w io.Writer, names []string, results map[string]map[string]*Result) {
 	first := names[0]
-	fmt.Fprintf(w, "%-20s", "")
+	fmt.Fprintf(w, "%-22s", "")
 	for _, n := range names {
 		fmt.Fprintf(w, " %11s", n)
 	}
@@ -200,11 +240,9 @@ func writeComparison(w io.Writer, names []string, results map[string]map[string]
 	for _, f := range figures {
 		vals := make([]float64, len(names))
 		oks := make([]bool, len(names))
-		fmt.Fprintf(w, "%-20s", f.name)
+		fmt.Fprintf(w, "%-22s", f.name)
 		for i, n := range names {
-			if r := results[n][f.scenario]; r != nil {
-				vals[i], oks[i] = f.get(r)
-			}
+			vals[i], oks[i] = f.value(results[n])
 			if oks[i] {
 				fmt.Fprintf(w, " %11s", fmt.Sprintf(f.format, vals[i]))
 			} else {
@@ -213,7 +251,7 @@ func writeComparison(w io.Writer, names []string, results map[string]map[string]
 		}
 		for i, n := range names[1:] {
 			cell := "-"
-			if oks[0] && oks[i+1] && vals[i+1] != 0 {
+			if oks[0] && oks[i+1] && vals[i+1] != 0 && !f.noRatio {
 				ratio := vals[0] / vals[i+1]
 				cell = fmt.Sprintf("%.2f", ratio)
 				if b, ok := f.target[n]; ok {

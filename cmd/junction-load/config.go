@@ -63,6 +63,10 @@ type Config struct {
 	PID        int    // server process for RSS and CPU figures, 0 for none
 	JSONPath   string // write the result as JSON here when not ""
 	CPUProfile string // write the tool's own CPU profile here when not ""
+	// MaxDisturbance makes the run fail with exitDisturbed when other
+	// processes took more than this percentage of the server's or the
+	// tool's pinned CPU; 0 turns the check off.
+	MaxDisturbance float64
 
 	// Progress receives one line per phase; nil discards.
 	Progress io.Writer
@@ -120,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Resume, "resume", false, "resume TLS sessions with tickets (logins then skip full handshakes)")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process `id` for RSS and CPU figures from /proc")
 	fs.StringVar(&cfg.JSONPath, "json", "", "write the result as JSON to `file`")
+	fs.Float64Var(&cfg.MaxDisturbance, "max-disturbance", 0, "exit 3 when other processes took more than this `percent` of a pinned CPU (0: no check)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to `file` (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -171,6 +176,9 @@ func (c *Config) validate() error {
 	}
 	if c.BodyBytes < 1 || c.BodyBytes > maxBodyBytes {
 		bad("-body %d: want 1 to %d", c.BodyBytes, maxBodyBytes)
+	}
+	if c.MaxDisturbance < 0 || c.MaxDisturbance > 100 {
+		bad("-max-disturbance %v: want 0 to 100", c.MaxDisturbance)
 	}
 	if c.PID < 0 {
 		bad("-pid %d: must not be negative", c.PID)

@@ -303,7 +303,8 @@ func TestCompare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("junction-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 40000}})
+	write("junction-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 40000},
+		Server: &ServerStats{Disturbance: &Disturbance{ServerOther: 1.5, LoadOther: 7, LoadPercent: 60}}})
 	write("prosody-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 10000}})
 	write("ejabberd-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 32000}})
 	write("junction-idle", &Result{Scenario: scenarioIdle, Idle: &IdleResult{KBPerSession: 30}, Server: &ServerStats{RSSAfterKB: 1024}})
@@ -324,6 +325,9 @@ func TestCompare(t *testing.T) {
 		{"idle KB/session", "30.0 50.0 - 0.60 (≤0.5 MISSED) -"},
 		{"idle RSS MB", "1.0 2.0 - 0.50 -"},
 		{"logins/s", "- - - - -"},
+		{"disturbance %", "7.0 - - - -"},
+		{"rate p99 ms", "- - - - -"},
+		{"throughput tool CPU %", "60 - - - -"},
 	} {
 		if got := rows[tc.row]; got != tc.want {
 			t.Errorf("row %q: got %q, want %q", tc.row, got, tc.want)

@@ -23,7 +23,8 @@
 // -pid the tool reads the server's VmRSS and utime+stime from /proc. It
 // prints a summary and, with -json, writes the full result. It exits with
 // status 1 when the run fails (refused connection, failed login, dropped
-// sessions) and 2 on bad flags.
+// sessions), 2 on bad flags, and 3 when -max-disturbance is set and other
+// processes took more of the pinned CPUs than it allows.
 package main
 
 import (
@@ -91,8 +92,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if d := r.Server.disturbance(); d != nil && cfg.MaxDisturbance > 0 &&
+		(d.ServerOther > cfg.MaxDisturbance || d.LoadOther > cfg.MaxDisturbance) {
+		fmt.Fprintf(stderr, "junction-load: other processes took %.1f%% of CPU %d and %.1f%% of CPU %d, more than -max-disturbance %g%%\n",
+			d.ServerOther, d.ServerCPU, d.LoadOther, d.LoadCPU, cfg.MaxDisturbance)
+		return exitDisturbed
+	}
 	return 0
 }
+
+// exitDisturbed is the exit status of a run that other processes disturbed
+// beyond -max-disturbance.
+const exitDisturbed = 3
 
 // startProfile starts the CPU profile; the returned function ends it.
 func startProfile(path string) (func(), error) {

@@ -53,12 +53,16 @@ type pair struct {
 	buf      []byte // built message, under snd.wmu
 	inflight atomic.Int64
 	sent     atomic.Int64 // sent in the measured period
+	touched  bool         // the pacer has unflushed messages for snd
 
 	// receiver
 	hist      histogram
 	delivered int64 // received in the measured period
-	errors    int64
-	dirty     bool // the sender has unflushed refills
+	errors    int64 // message errors the receiver got
+	dirty     bool  // the sender has unflushed refills
+
+	// sender's reader
+	bounced int64 // the sender's own messages bounced back as errors
 }
 
 // newPair prepares the message templates for snd → rcv.
@@ -88,78 +92,119 @@ func (p *pair) writeLocked(ts int64) error {
 	return p.snd.writeLocked(b)
 }
 
-// message is the receiver's handler for each message stanza.
-func (p *pair) message(_ *session, el *xmltok.Element, now int64) {
+// message handles a message stanza read by either session of the pair:
+// the receiver measures, the sender sees only bounces of its own messages.
+func (p *pair) message(s *session, el *xmltok.Element, now int64) {
 	ts, ok := parseStamp(rawAttr(el, attrID))
 	if !ok {
 		return
 	}
+	isError := bytes.Equal(rawAttr(el, attrType), []byte("error"))
+	if s == p.snd {
+		if isError {
+			p.inflight.Add(-1)
+			p.bounced++
+			if p.refill() {
+				p.snd.flush()
+			}
+		}
+		return
+	}
 	p.inflight.Add(-1)
-	if bytes.Equal(rawAttr(el, attrType), []byte("error")) {
+	r := p.run
+	switch {
+	case isError:
 		p.errors++
-	} else {
-		r := p.run
-		if r.paced {
-			if ts >= r.warmEnd && ts < r.end {
-				p.hist.record(now - ts)
-			}
-			if now >= r.warmEnd && now < r.end {
-				p.delivered++
-			}
-		} else if now >= r.warmEnd && now < r.end {
+	case r.paced:
+		if ts >= r.warmEnd && ts < r.end {
 			p.hist.record(now - ts)
+		}
+		if now >= r.warmEnd && now < r.end {
 			p.delivered++
 		}
+	case now >= r.warmEnd && now < r.end:
+		p.hist.record(now - ts)
+		p.delivered++
 	}
-	if !p.run.paced && !p.run.stopped.Load() {
-		p.snd.wmu.Lock()
-		p.writeLocked(p.run.now())
-		p.snd.wmu.Unlock()
+	if p.refill() {
 		p.dirty = true
 	}
 }
 
-// batchEnd flushes the refills written since the last batch.
-func (p *pair) batchEnd(*session) {
-	if p.dirty {
+// refill sends the next message of a throughput run, without flushing,
+// and reports whether it did.
+func (p *pair) refill() bool {
+	if p.run.paced || p.run.stopped.Load() {
+		return false
+	}
+	p.snd.wmu.Lock()
+	p.writeLocked(p.run.now())
+	p.snd.wmu.Unlock()
+	return true
+}
+
+// batchEnd flushes the refills the receiver wrote since the last batch.
+func (p *pair) batchEnd(s *session) {
+	if s == p.rcv && p.dirty {
 		p.dirty = false
 		p.snd.flush()
 	}
 }
 
-// pace sends on a schedule: one message every interval from phase on,
-// each stamped with its scheduled time, so a late send shows as latency
-// (no coordinated omission). It returns when the run ends.
-func (p *pair) pace(ctx context.Context, interval, phase int64) error {
-	r := p.run
-	next := phase
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for next < r.end {
-		if wait := next - r.now(); wait > 0 {
-			t.Reset(time.Duration(wait))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
+// maxSleep bounds one wait of the pacer, so that it notices cancellation.
+const maxSleep = 100 * time.Millisecond
+
+// pace sends rate messages per second in total, message k at k/rate
+// seconds to the receiver of pair k mod pairs, each stamped with its
+// scheduled time, so a late send shows as latency (no coordinated
+// omission). When it falls behind it catches up in bursts of at most
+// maxBurst before it flushes. It returns when the run ends.
+func (m *msgRun) pace(ctx context.Context, rate float64) error {
+	sl, err := newSleeper()
+	if err != nil {
+		return err
+	}
+	defer sl.close()
+	step := float64(time.Second) / rate
+	touched := make([]*pair, 0, len(m.pairs))
+	for k := int64(0); ; {
+		next := int64(float64(k) * step)
+		if next >= m.end {
+			return nil
+		}
+		if wait := next - m.now(); wait > 0 {
+			if ctx.Err() != nil {
 				return nil
 			}
+			if err := sl.sleep(min(time.Duration(wait), maxSleep)); err != nil {
+				return err
+			}
+			continue
 		}
-		now := r.now()
-		p.snd.wmu.Lock()
-		var err error
-		for n := 0; next <= now && next < r.end && n < maxBurst && err == nil; n++ {
-			err = p.writeLocked(next)
-			next += interval
+		now := m.now()
+		for n := 0; n < maxBurst && next <= now && next < m.end; n++ {
+			p := m.pairs[k%int64(len(m.pairs))]
+			p.snd.wmu.Lock()
+			err := p.writeLocked(next)
+			p.snd.wmu.Unlock()
+			if err != nil {
+				return err
+			}
+			if !p.touched {
+				p.touched = true
+				touched = append(touched, p)
+			}
+			k++
+			next = int64(float64(k) * step)
 		}
-		if err == nil {
-			err = p.snd.flushLocked()
+		for _, p := range touched {
+			p.touched = false
+			if err := p.snd.flush(); err != nil {
+				return err
+			}
 		}
-		p.snd.wmu.Unlock()
-		if err != nil {
-			return err
-		}
+		touched = touched[:0]
 	}
-	return nil
 }
 
 // runMessages runs the throughput or the rate scenario.
@@ -190,7 +235,7 @@ func runMessages(ctx context.Context, d *dialer) (*Result, error) {
 	run.warmEnd = int64(cfg.Warmup)
 	run.end = int64(cfg.Warmup + cfg.Duration)
 	for _, p := range run.pairs {
-		readers.Go(func() { p.snd.run(nil, nil) })
+		readers.Go(func() { p.snd.run(p, run.now) })
 		readers.Go(func() { p.rcv.run(p, run.now) })
 	}
 	if run.paced {
@@ -199,12 +244,9 @@ func runMessages(ctx context.Context, d *dialer) (*Result, error) {
 		cfg.progress("sending with %d in flight on each of %d pairs for %v + %v warmup", cfg.Window, cfg.Pairs, cfg.Duration, cfg.Warmup)
 	}
 
-	senders := make(chan error, len(run.pairs))
+	paced := make(chan error, 1)
 	if run.paced {
-		interval := int64(float64(cfg.Pairs) / cfg.Rate * float64(time.Second))
-		for i, p := range run.pairs {
-			go func() { senders <- p.pace(ctx, interval, interval*int64(i)/int64(cfg.Pairs)) }()
-		}
+		go func() { paced <- run.pace(ctx, cfg.Rate) }()
 	} else {
 		for _, p := range run.pairs {
 			p.snd.wmu.Lock()
@@ -252,10 +294,8 @@ func runMessages(ctx context.Context, d *dialer) (*Result, error) {
 	}
 	w.period(from, to)
 	if run.paced {
-		for range run.pairs {
-			if err := <-senders; err != nil {
-				return nil, fmt.Errorf("send: %w", err)
-			}
+		if err := <-paced; err != nil {
+			return nil, fmt.Errorf("send: %w", err)
 		}
 	}
 	lost := run.drain(ctx)
@@ -282,7 +322,7 @@ func runMessages(ctx context.Context, d *dialer) (*Result, error) {
 		all.merge(&p.hist)
 		m.Sent += p.sent.Load()
 		m.Delivered += p.delivered
-		m.Errors += p.errors
+		m.Errors += p.errors + p.bounced
 	}
 	m.MsgsPerSec = float64(m.Delivered) / m.MeasuredSeconds
 	m.Latency = all.percentiles()

@@ -365,16 +365,14 @@ func (d *dialer) login(ctx context.Context, idx int, resource string, presence b
 		return fail(err)
 	}
 	if presence {
-		if _, err := c.iq("up", "<presence/><iq type='get' id='up' to='"+d.cfg.Domain+"'><ping xmlns='"+stream.NSPing+"'/></iq>"); err != nil {
+		up := "<presence/><iq type='get' id='up' to='" + string(xmltok.EscapeAttr(nil, d.cfg.Domain)) + "'><ping xmlns='" + stream.NSPing + "'/></iq>"
+		if _, err := c.iq("up", up); err != nil {
 			return fail(fmt.Errorf("initial presence: %w", err))
 		}
 	}
 	c.nc.SetDeadline(time.Time{})
 	return &session{
-		idx:     idx,
-		user:    user,
 		full:    full,
-		domain:  d.cfg.Domain,
 		nc:      c.nc,
 		dec:     c.dec,
 		w:       c.w,

@@ -16,22 +16,35 @@ const (
 	maxProcFileLen = 64 << 10
 )
 
-// procSample is what the tool reads about the server process.
+// procSample is what the tool reads about the server process and itself.
 type procSample struct {
 	At    time.Time
 	RSSKB int64         // VmRSS
 	CPU   time.Duration // utime + stime
+
+	// With the server pinned to one CPU: that CPU's busy time, all
+	// processes together. The same for the tool's own CPU, with its own
+	// CPU time.
+	ServerCoreBusy time.Duration
+	SelfCPU        time.Duration
+	SelfCoreBusy   time.Duration
 }
 
 // procReader samples one process through /proc.
 type procReader struct {
-	pid    int
-	clkTck int64
+	pid        int
+	clkTck     int64
+	serverCore int // the one CPU the server may run on, or -1
+	selfCore   int // the one CPU the tool may run on, or -1
 }
 
-// newProcReader checks that pid can be read and learns the tick rate.
+// newProcReader checks that pid can be read and learns the tick rate and
+// the CPUs the server and the tool are pinned to.
 func newProcReader(pid int) (*procReader, error) {
-	p := &procReader{pid: pid, clkTck: clockTicks()}
+	p := &procReader{pid: pid, clkTck: clockTicks(), serverCore: pinnedCPU(pid), selfCore: pinnedCPU(os.Getpid())}
+	if p.serverCore == p.selfCore {
+		p.serverCore, p.selfCore = -1, -1
+	}
 	if _, err := p.sample(); err != nil {
 		return nil, err
 	}
@@ -56,8 +69,80 @@ func (p *procReader) sample() (procSample, error) {
 	if err != nil {
 		return s, fmt.Errorf("server process %d: %w", p.pid, err)
 	}
-	s.CPU = time.Duration(ticks * int64(time.Second) / p.clkTck)
+	s.CPU = p.ticks(ticks)
+	if p.serverCore < 0 {
+		return s, nil
+	}
+	// Best effort from here: these only qualify the figures.
+	if stat, err := readSmall("/proc/self/stat"); err == nil {
+		if t, err := parseStatCPU(stat); err == nil {
+			s.SelfCPU = p.ticks(t)
+		}
+	}
+	if all, err := readSmall("/proc/stat"); err == nil {
+		if t, err := parseCoreBusy(all, p.serverCore); err == nil {
+			s.ServerCoreBusy = p.ticks(t)
+		}
+		if t, err := parseCoreBusy(all, p.selfCore); err == nil {
+			s.SelfCoreBusy = p.ticks(t)
+		}
+	}
 	return s, nil
+}
+
+// ticks converts clock ticks to a duration.
+func (p *procReader) ticks(t int64) time.Duration {
+	return time.Duration(t * int64(time.Second) / p.clkTck)
+}
+
+// pinnedCPU returns the CPU process pid is restricted to, or -1 when it
+// may run on more than one (or its status cannot be read).
+func pinnedCPU(pid int) int {
+	status, err := readSmall(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("Cpus_allowed_list:")); ok {
+			n, err := strconv.Atoi(string(bytes.TrimSpace(rest)))
+			if err != nil || n < 0 {
+				return -1
+			}
+			return n
+		}
+	}
+	return -1
+}
+
+// parseCoreBusy returns the busy ticks (everything but idle and iowait)
+// of CPU cpu from /proc/stat.
+func parseCoreBusy(stat []byte, cpu int) (int64, error) {
+	name := []byte("cpu" + strconv.Itoa(cpu) + " ")
+	for line := range bytes.Lines(stat) {
+		rest, ok := bytes.CutPrefix(line, name)
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) < 8 {
+			return 0, fmt.Errorf("short /proc/stat line for cpu%d", cpu)
+		}
+		var busy int64
+		// user nice system idle iowait irq softirq steal; guest time is
+		// already counted in user.
+		for i, v := range f[:8] {
+			if i == 3 || i == 4 {
+				continue
+			}
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bad /proc/stat line for cpu%d", cpu)
+			}
+			busy += n
+		}
+		return busy, nil
+	}
+	return 0, fmt.Errorf("no cpu%d in /proc/stat", cpu)
 }
 
 // readSmall reads a /proc file, which reports a size of 0 to os.ReadFile's

@@ -64,3 +64,27 @@ func TestProcSelf(t *testing.T) {
 		t.Errorf("got clock ticks %d, want above 0", p.clkTck)
 	}
 }
+
+func TestParseCoreBusy(t *testing.T) {
+	stat := []byte("cpu  30 0 30 100 5 0 0 0 0 0\ncpu0 10 1 20 50 3 2 4 5 7 0\ncpu1 20 0 10 50 2 0 0 0 0 0\nintr 1 2 3\n")
+	for _, tc := range []struct {
+		cpu      int
+		want     int64
+		wantFail bool
+	}{
+		{cpu: 0, want: 10 + 1 + 20 + 2 + 4 + 5},
+		{cpu: 1, want: 30},
+		{cpu: 2, wantFail: true},
+	} {
+		got, err := parseCoreBusy(stat, tc.cpu)
+		if tc.wantFail {
+			if err == nil {
+				t.Errorf("cpu%d: got %d, want an error", tc.cpu, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("cpu%d: got %d, %v; want %d", tc.cpu, got, err, tc.want)
+		}
+	}
+}

@@ -34,7 +34,28 @@ type ServerStats struct {
 	RSSPeakKB   int64   `json:"rss_peak_kb"`   // the largest sample taken
 	CPUSeconds  float64 `json:"cpu_seconds"`   // utime+stime over the measured period
 	CPUPercent  float64 `json:"cpu_percent"`   // of one core, over the measured period
+
+	// Disturbance is set when the server and the tool are each pinned to
+	// one CPU (taskset): what else ran there during the measured period.
+	Disturbance *Disturbance `json:"disturbance,omitempty"`
 }
+
+// Disturbance is the CPU time that other processes took on the server's
+// CPU and on the tool's CPU during the measured period, in percent of that
+// period; figures are only trustworthy when both are near 0. LoadPercent
+// is the tool's own use of its CPU: near 100, the tool and not the server
+// was the limit.
+type Disturbance struct {
+	ServerCPU   int     `json:"server_cpu"`
+	ServerOther float64 `json:"server_cpu_other_percent"`
+	LoadCPU     int     `json:"load_cpu"`
+	LoadOther   float64 `json:"load_cpu_other_percent"`
+	LoadPercent float64 `json:"load_tool_cpu_percent"`
+}
+
+// disturbedAbove is the share of a pinned CPU taken by other processes
+// above which the summary warns.
+const disturbedAbove = 5
 
 // IdleResult is the idle scenario's outcome.
 type IdleResult struct {
@@ -135,6 +156,21 @@ func (r *Result) summary(w io.Writer) {
 		fmt.Fprintf(w, "  server          pid %d, %.0f%% of a core, RSS %.1f MB (peak %.1f MB)\n",
 			s.PID, s.CPUPercent, float64(s.RSSAfterKB)/1024, float64(s.RSSPeakKB)/1024)
 	}
+	if d := r.Server.disturbance(); d != nil {
+		fmt.Fprintf(w, "  pinned CPUs     others used %.1f%% of CPU %d (server) and %.1f%% of CPU %d (this tool, itself at %.0f%%)\n",
+			d.ServerOther, d.ServerCPU, d.LoadOther, d.LoadCPU, d.LoadPercent)
+		if d.ServerOther > disturbedAbove || d.LoadOther > disturbedAbove {
+			fmt.Fprintln(w, "  WARNING         other processes disturbed this run; its figures are not reliable")
+		}
+	}
+}
+
+// disturbance returns s.Disturbance, nil-safe.
+func (s *ServerStats) disturbance() *Disturbance {
+	if s == nil {
+		return nil
+	}
+	return s.Disturbance
 }
 
 func writeLatency(w io.Writer, name string, p Percentiles) {

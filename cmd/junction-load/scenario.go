@@ -83,17 +83,31 @@ func (w *watch) sample() (procSample, error) {
 	return s, nil
 }
 
-// period records the CPU used between from and to and the RSS at to.
+// period records the CPU used between from and to, the RSS at to and,
+// with pinned CPUs, how much else ran on them.
 func (w *watch) period(from, to procSample) {
 	if w == nil {
 		return
 	}
+	w.stats.RSSAfterKB = to.RSSKB
 	cpu := to.CPU - from.CPU
 	w.stats.CPUSeconds = cpu.Seconds()
-	if d := to.At.Sub(from.At); d > 0 {
-		w.stats.CPUPercent = 100 * cpu.Seconds() / d.Seconds()
+	elapsed := to.At.Sub(from.At)
+	if elapsed <= 0 {
+		return
 	}
-	w.stats.RSSAfterKB = to.RSSKB
+	pct := func(d time.Duration) float64 { return max(0, 100*d.Seconds()/elapsed.Seconds()) }
+	w.stats.CPUPercent = pct(cpu)
+	if w.p.serverCore >= 0 {
+		selfCPU := to.SelfCPU - from.SelfCPU
+		w.stats.Disturbance = &Disturbance{
+			ServerCPU:   w.p.serverCore,
+			ServerOther: pct(to.ServerCoreBusy - from.ServerCoreBusy - cpu),
+			LoadCPU:     w.p.selfCore,
+			LoadOther:   pct(to.SelfCoreBusy - from.SelfCoreBusy - selfCPU),
+			LoadPercent: pct(selfCPU),
+		}
+	}
 }
 
 // sleepCtx waits for d or until ctx is done.

@@ -34,10 +34,7 @@ var (
 // goroutine (run) owns the decoder; writes go through w under wmu, from
 // any goroutine.
 type session struct {
-	idx     int    // account number
-	user    string // localpart
 	full    string // the full JID the server bound
-	domain  string
 	nc      net.Conn
 	dec     *xmltok.Decoder
 	timeout time.Duration
@@ -48,7 +45,6 @@ type session struct {
 
 	closing  atomic.Bool
 	errMsg   atomic.Pointer[string] // why the stream ended, if not by us
-	scratch  []byte                 // owned by the reader goroutine
 	pingResp []byte                 // owned by the reader goroutine
 }
 
