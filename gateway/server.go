@@ -438,7 +438,20 @@ func (h *c2sHandler) Bind(ctx context.Context, c *c2s.Conn, resource string) (ji
 }
 
 func (h *c2sHandler) Route(ctx context.Context, c *c2s.Conn, st *stanza.Stanza) {
-	h.router.FromClient(ctx, st)
+	if st.Name == stanza.Message {
+		h.router.FromClient(ctx, st)
+		return
+	}
+	// Presence and iq may reach the store (roster, offline messages), whose
+	// calls run deep. Done on a short-lived goroutine, that stack is freed
+	// when it returns instead of staying with the session's reader for as
+	// long as the session lasts. The reader waits, so order is kept.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.router.FromClient(ctx, st)
+	}()
+	<-done
 }
 
 func (h *c2sHandler) Unbind(c *c2s.Conn) {

@@ -169,7 +169,7 @@ func (m *Manager) SetPresence(c Conn, st *stanza.Stanza, priority int) (initial 
 			return false, true
 		}
 		initial = !s.available
-		s.available, s.presence, s.priority = true, st, priority
+		s.available, s.presence, s.priority = true, st.WithoutTree(), priority
 		return initial, true
 	}
 	return false, false

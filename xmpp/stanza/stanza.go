@@ -275,3 +275,12 @@ func Parse(raw string) (*Stanza, error) {
 	}
 	return FromNode(n)
 }
+
+// WithoutTree returns a copy of s that does not keep the parsed tree, for
+// stanzas kept for a long time (a session's last presence): the bytes are
+// enough, and the tree is rebuilt if ever needed.
+func (s *Stanza) WithoutTree() *Stanza {
+	c := *s
+	c.node = nil
+	return &c
+}
