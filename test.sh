@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")"
 
 # Debian packages the tests drive (real clients and servers on loopback).
-PACKAGES="go-sendxmpp python3-slixmpp ngircd biboumi prosody"
+PACKAGES="go-sendxmpp python3-slixmpp ngircd biboumi prosody ejabberd"
 
 missing=""
 for p in $PACKAGES; do
