@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -264,4 +266,45 @@ func TestWhitespaceKeepalive(t *testing.T) {
 	c := srv.Login(t, "alice", pw, "a")
 	c.Send(" \n \t ")
 	c.Ping()
+}
+
+func TestMetricsAndLogsWithoutSecrets(t *testing.T) {
+	srv := gatewaytest.Start(t)
+	srv.AddUser(t, "alice", pw)
+	c := srv.Dial(t)
+	c.StartTLS()
+	if err := c.Auth("PLAIN", "alice", "wrong-password-123"); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if err := c.Auth("PLAIN", "alice", pw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Bind("r"); err != nil {
+		t.Fatal(err)
+	}
+	c.Ping()
+	log := srv.Log()
+	for _, secret := range []string{pw, "wrong-password-123", base64.StdEncoding.EncodeToString([]byte("\x00alice\x00" + pw))} {
+		if strings.Contains(log, secret) {
+			t.Fatalf("the server log contains a secret (%q)", secret)
+		}
+	}
+	resp, err := http.Get("http://" + srv.Addr("metrics").String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		"junction_c2s_connections 1",
+		`junction_auth_failures_total{mechanism="PLAIN"} 1`,
+		"junction_sessions 1",
+		"junction_stanzas_in_total",
+		"junction_stanzas_out_total",
+		"junction_queue_overflow_total",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

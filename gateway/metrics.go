@@ -53,6 +53,8 @@ func newMetrics(sessionCount func() int) *Metrics {
 			Name: "junction_panics_total", Help: "Recovered panics.",
 		}),
 	}
+	// Series an admin alerts on exist from the start, at zero.
+	m.queueOverflow.WithLabelValues("c2s")
 	m.Registry.MustRegister(
 		m.connections, m.connsTotal, m.sessions, m.stanzasIn, m.stanzasOut,
 		m.authFailures, m.queueOverflow, m.dropped, m.panics,
