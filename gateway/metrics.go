@@ -79,6 +79,7 @@ func (o c2sObserver) ConnClosed()          { o.m.connections.Dec() }
 func (o c2sObserver) StanzaIn()            { o.m.stanzasIn.Inc() }
 func (o c2sObserver) StanzaOut(n int)      { o.m.stanzasOut.Add(float64(n)) }
 func (o c2sObserver) AuthFailure(m string) { o.m.authFailures.WithLabelValues(mechLabel(m)).Inc() }
+func (o c2sObserver) Panic()               { o.m.panics.Inc() }
 func (o c2sObserver) QueueOverflow()       { o.m.queueOverflow.WithLabelValues("c2s").Inc() }
 
 // mechLabel keeps the label set bounded whatever a client sends.

@@ -238,6 +238,7 @@ func (c *Conn) readLoop() {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic in client reader", "panic", r, "stack", stackTrace())
+			c.srv.cfg.Observer.Panic()
 		}
 	}()
 	c.rd.session(c.srv.cfg.IdleTimeout, c.pingOnIdle)

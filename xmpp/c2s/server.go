@@ -59,6 +59,8 @@ type Observer interface {
 	StanzaOut(n int)
 	AuthFailure(mechanism string)
 	QueueOverflow()
+	// Panic counts a recovered panic in a connection goroutine.
+	Panic()
 }
 
 // Config is what a Server needs. Hosted, Credentials and Handler are required.
@@ -275,6 +277,7 @@ func (s *Server) serveConn(nc net.Conn, directTLS bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic in client connection", "panic", r, "stack", stackTrace())
+			s.cfg.Observer.Panic()
 			nc.Close()
 			handedOff = false
 		}
@@ -302,4 +305,5 @@ func (nopObserver) ConnClosed()        {}
 func (nopObserver) StanzaIn()          {}
 func (nopObserver) StanzaOut(int)      {}
 func (nopObserver) AuthFailure(string) {}
+func (nopObserver) Panic()             {}
 func (nopObserver) QueueOverflow()     {}
