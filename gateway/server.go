@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,9 +143,20 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 		},
 		CapsNode: capsNode,
 		Items: func(ctx context.Context, req *stanza.Stanza) []serverinfo.Item {
+			// A host lists its own components: its MUC service and every
+			// component under its domain (irc.example.org for example.org).
+			host := req.To.Domainpart()
+			mucOf := ""
+			for _, h := range s.config().Hosts {
+				if h.Domain == host {
+					mucOf = h.MUC
+				}
+			}
 			var items []serverinfo.Item
 			for _, d := range s.bus.Domains() {
-				items = append(items, serverinfo.Item{JID: d})
+				if d == mucOf || strings.HasSuffix(d, "."+host) {
+					items = append(items, serverinfo.Item{JID: d})
+				}
 			}
 			return items
 		},
