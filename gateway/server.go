@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -461,6 +462,13 @@ func (h *c2sHandler) Route(ctx context.Context, c *c2s.Conn, st *stanza.Stanza) 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				h.metrics.panics.Inc()
+				h.log.Error("panic routing a stanza", "panic", r, "stack", string(debug.Stack()), "from", st.From.String())
+				c.CloseWithError(c2s.InternalServerError)
+			}
+		}()
 		h.router.FromClient(ctx, st)
 	}()
 	<-done

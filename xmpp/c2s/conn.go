@@ -38,6 +38,8 @@ const (
 	SystemShutdown  = stream.SystemShutdown
 	PolicyViolation = stream.PolicyViolation
 	NotAuthorized   = stream.NotAuthorized
+	// InternalServerError closes a stream after a server fault.
+	InternalServerError = stream.InternalServerError
 )
 
 // Conn is one client connection. After binding, its reader goroutine hands
@@ -320,6 +322,13 @@ var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 409
 // sees the stream closing writes the goodbye.
 func (c *Conn) writeLoop() {
 	defer c.srv.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in client writer", "panic", r, "stack", stackTrace())
+			c.srv.cfg.Observer.Panic()
+			c.failWriter()
+		}
+	}()
 	w := writerPool.Get().(*bufio.Writer)
 	w.Reset(c.nc)
 	defer func() {
