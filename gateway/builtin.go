@@ -20,13 +20,15 @@ func (m mucComponent) Start(ctx context.Context, s bus.Sender) error { return m.
 
 // NewBuiltin builds a built-in component of kind for domain: the one list
 // of in-process components, shared by `serve` and `component connect`.
-func NewBuiltin(kind string, domain jid.JID, store registry.Store, log *slog.Logger) (bus.Component, error) {
+// onPanic (may be nil) counts panics the component recovers from.
+func NewBuiltin(kind string, domain jid.JID, store registry.Store, log *slog.Logger, onPanic func()) (bus.Component, error) {
 	switch kind {
 	case "muc":
 		return mucComponent{muc.New(domain, store, muc.Options{
 			Logger:  log.With("component", "muc", "domain", domain.String()),
 			Name:    "Chat rooms",
 			ErrBusy: bus.ErrBusy,
+			OnPanic: onPanic,
 		})}, nil
 	}
 	return nil, fmt.Errorf("no built-in component %q", kind)

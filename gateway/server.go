@@ -124,7 +124,7 @@ func New(cfg *config.Config, store registry.Store, opt Options) (*Server, error)
 	s.externals = map[*component.Conn]*external{}
 	s.disabled = map[string]bool{}
 	s.newBuiltin = func(kind string, d jid.JID) (bus.Component, error) {
-		return NewBuiltin(kind, d, store, opt.Logger)
+		return NewBuiltin(kind, d, store, opt.Logger, s.metrics.panics.Inc)
 	}
 	s.cfgPtr.Store(cfg)
 	s.roster = roster.New(store, s.sessions, route, func(d string) bool { return rt.Hosted(d) }, opt.Logger.With("component", "roster"))

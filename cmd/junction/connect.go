@@ -92,7 +92,7 @@ func cmdComponentConnect(ctx context.Context, args []string, stdin io.Reader, st
 		return err
 	}
 	defer store.Close()
-	comp, err := gateway.NewBuiltin(kind, d, store, log)
+	comp, err := gateway.NewBuiltin(kind, d, store, log, nil)
 	if err != nil {
 		return err
 	}
