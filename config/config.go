@@ -69,7 +69,7 @@ type C2S struct {
 	NegotiationTimeout time.Duration `mapstructure:"negotiation_timeout"` // default 30s; 1s..10m
 	IdleTimeout        time.Duration `mapstructure:"idle_timeout"`        // default 5m; 10s..24h
 	MaxAuthAttempts    int           `mapstructure:"max_auth_attempts"`   // default 5; 1..100
-	QueueSize          int           `mapstructure:"queue_size"`          // default 128; 8..65536
+	QueueSize          int           `mapstructure:"queue_size"`          // default 32; 8..65536
 	MaxConnsPerIP      int           `mapstructure:"max_conns_per_ip"`    // default 100; 0 = unlimited
 	// RegistrationsPerIPHour bounds in-band registrations from one IP
 	// address per hour on hosts with open registration; 0 = unlimited.

@@ -42,7 +42,7 @@ var defaults = Config{
 		NegotiationTimeout:     30 * time.Second,
 		IdleTimeout:            5 * time.Minute,
 		MaxAuthAttempts:        5,
-		QueueSize:              128,
+		QueueSize:              32,
 		MaxConnsPerIP:          100,
 		RegistrationsPerIPHour: 5,
 	},

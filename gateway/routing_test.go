@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -292,5 +293,41 @@ func TestServerCapabilities(t *testing.T) {
 		if !slices.Contains(features, want) {
 			t.Errorf("server disco#info lacks %s: %v", want, features)
 		}
+	}
+}
+
+// TestBurstLargerThanQueue: a burst bigger than the client's queue (here a
+// MUC join into a room with more occupants than the queue holds) spills
+// over instead of cutting a client that reads.
+func TestBurstLargerThanQueue(t *testing.T) {
+	srv := gatewaytest.Start(t, withMUC, func(c *config.Config) { c.C2S.QueueSize = 8 })
+	srv.AddUser(t, "owner", pw)
+	srv.AddUser(t, "late", pw)
+	owner := srv.Login(t, "owner", pw, "o")
+	owner.Send("<presence to='big@conference.localhost/owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	awaitStanza(t, owner, "self-presence", func(n *xmltok.Node) bool { return hasStatus(n, "110") })
+	owner.Send("<iq type='set' to='big@conference.localhost' id='inst'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
+	awaitStanza(t, owner, "instant room", func(n *xmltok.Node) bool { return n.Attr("id") == "inst" })
+	// One account, many resources, each with its own nick: 30 occupants.
+	srv.AddUser(t, "crowd", pw)
+	for i := range 30 {
+		c := srv.Login(t, "crowd", pw, "r"+strconv.Itoa(i))
+		c.Send("<presence to='big@conference.localhost/n" + strconv.Itoa(i) + "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>")
+		awaitStanza(t, c, "join", func(n *xmltok.Node) bool { return hasStatus(n, "110") })
+	}
+	late := srv.Login(t, "late", pw, "l")
+	late.Send("<presence to='big@conference.localhost/late'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+	occupants := 0
+	awaitStanza(t, late, "self-presence after every occupant", func(n *xmltok.Node) bool {
+		if n.Name.Local == "presence" && !hasStatus(n, "110") {
+			occupants++
+		}
+		return hasStatus(n, "110")
+	})
+	if occupants != 31 {
+		t.Fatalf("got %d occupant presences before the self-presence, want 31", occupants)
+	}
+	if got := srv.Metrics().QueueOverflows(); got != 0 {
+		t.Fatalf("got %v queue overflows, want 0", got)
 	}
 }

@@ -64,6 +64,9 @@ type Conn struct {
 	cancel context.CancelFunc
 
 	out        chan *stanza.Stanza
+	mu         sync.Mutex       // guards spill
+	spill      []*stanza.Stanza // overflow of out, in order
+	spillBytes int
 	quit       chan struct{} // closed when the stream must close
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[stream.Error] // stream error to send on close, if any
@@ -119,6 +122,13 @@ func (c *Conn) SendRaw(s string) error { return c.Send(&stanza.Stanza{Raw: s}) }
 // is for senders that may wait (offline delivery at login), never for the
 // router.
 func (c *Conn) SendWait(ctx context.Context, st *stanza.Stanza) error {
+	c.mu.Lock()
+	spilled := len(c.spill) > 0
+	c.mu.Unlock()
+	if spilled {
+		// Keep order behind what already spilled over.
+		return c.Send(st)
+	}
 	select {
 	case c.out <- st:
 		c.kick()
@@ -130,26 +140,55 @@ func (c *Conn) SendWait(ctx context.Context, st *stanza.Stanza) error {
 	}
 }
 
-// Send hands st to the writer. It never blocks: a full queue means the
-// client cannot keep up, so the stream closes with policy-violation.
+// Send hands st to the writer. It never blocks. A burst larger than the
+// queue (joining a busy room) spills into a list bounded in bytes; a client
+// that lets even that fill up cannot keep up, so the stream closes with
+// policy-violation.
 func (c *Conn) Send(st *stanza.Stanza) error {
 	select {
 	case <-c.quit:
 		return ErrClosed
 	default:
 	}
-	select {
-	case c.out <- st:
-		c.kick()
-		return nil
-	default:
+	c.mu.Lock()
+	if len(c.spill) == 0 {
+		select {
+		case c.out <- st:
+			c.mu.Unlock()
+			c.kick()
+			return nil
+		default:
+		}
+	}
+	if c.spillBytes+len(st.Raw) > c.srv.maxSpillBytes {
+		c.mu.Unlock()
 		c.srv.cfg.Observer.QueueOverflow()
-		c.log.Warn("client too slow, closing", "queue", cap(c.out))
+		c.log.Warn("client too slow, closing", "queue", cap(c.out), "spilled_bytes", c.spillBytes)
 		c.closeWith(&stream.Error{Condition: stream.PolicyViolation, Text: "too many unread stanzas"})
 		// The writer may be stuck on a full socket: make its flush fail soon.
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		return ErrQueueFull
 	}
+	c.spill = append(c.spill, st)
+	c.spillBytes += len(st.Raw)
+	c.mu.Unlock()
+	c.kick()
+	return nil
+}
+
+func (c *Conn) spilled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.spill) > 0
+}
+
+// takeSpill returns and clears what spilled over.
+func (c *Conn) takeSpill() []*stanza.Stanza {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.spill
+	c.spill, c.spillBytes = nil, 0
+	return s
 }
 
 // CloseWithError closes the stream with the given stream error condition
@@ -352,6 +391,11 @@ func (c *Conn) writeLoop() {
 				break drain
 			}
 		}
+		// What spilled over is newer than everything that was in the queue.
+		for _, st := range c.takeSpill() {
+			w.WriteString(st.Raw)
+			n++
+		}
 		if n > 0 {
 			obs.StanzaOut(n)
 			c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -365,7 +409,7 @@ func (c *Conn) writeLoop() {
 		// Nothing left: give the goroutine up, unless a stanza or the close
 		// arrived between the drain and now and no other writer took it.
 		c.writing.Store(false)
-		if len(c.out) == 0 && !c.closing() {
+		if len(c.out) == 0 && !c.spilled() && !c.closing() {
 			return
 		}
 		if !c.writing.CompareAndSwap(false, true) {
@@ -386,6 +430,9 @@ func (c *Conn) writeClose(w *bufio.Writer) {
 		default:
 		}
 		break
+	}
+	for _, st := range c.takeSpill() {
+		w.WriteString(st.Raw)
 	}
 	var b []byte
 	if e := c.closeErr.Load(); e != nil {

@@ -26,7 +26,7 @@ const (
 	defaultNegotiationTimeout = 30 * time.Second
 	defaultIdleTimeout        = 5 * time.Minute
 	defaultMaxAuthAttempts    = 5
-	defaultQueueSize          = 128
+	defaultQueueSize          = 32
 	// pingGrace is how long a silent client has to answer the server's
 	// XEP-0199 ping before the stream closes with connection-timeout.
 	pingGrace = 30 * time.Second
@@ -123,6 +123,8 @@ var ErrServerClosed = errors.New("c2s: server closed")
 // Server accepts client connections on any number of listeners.
 type Server struct {
 	cfg Config
+	// maxSpillBytes bounds what may wait beyond the queue per connection.
+	maxSpillBytes int
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -142,10 +144,11 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	cfg.setDefaults()
 	return &Server{
-		cfg:       cfg,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*Conn]struct{}),
-		perIP:     make(map[netip.Addr]int),
+		cfg:           cfg,
+		maxSpillBytes: max(2*cfg.MaxStanzaBytes, 256<<10),
+		listeners:     make(map[net.Listener]struct{}),
+		conns:         make(map[*Conn]struct{}),
+		perIP:         make(map[netip.Addr]int),
 	}, nil
 }
 
