@@ -92,7 +92,7 @@ func (s *Service) Register(ctx context.Context, host, username, password string,
 		return stanza.Errorf(stanza.Cancel, stanza.NotAllowed, "registration is closed on "+host)
 	}
 	u, err := jid.New(username, host, "")
-	if err != nil {
+	if err != nil || u.Localpart() == "" {
 		return stanza.Errorf(stanza.Modify, stanza.NotAcceptable, "that username is not allowed")
 	}
 	a := registry.Account{Host: host, Username: u.Localpart(), Created: s.now().UTC()}
@@ -147,7 +147,7 @@ func (s *Service) allow(ip netip.Addr, record bool) bool {
 		s.recent[ip] = kept
 		return false
 	}
-	if len(s.recent) >= maxTrackedIPs {
+	if _, tracked := s.recent[ip]; !tracked && len(s.recent) >= maxTrackedIPs {
 		// Forget everyone whose window has passed; if that is nobody, the
 		// table is full of active addresses and new ones wait.
 		for a, ts := range s.recent {
@@ -155,14 +155,18 @@ func (s *Service) allow(ip netip.Addr, record bool) bool {
 				delete(s.recent, a)
 			}
 		}
-		if len(s.recent) >= maxTrackedIPs {
+		if _, tracked := s.recent[ip]; !tracked && len(s.recent) >= maxTrackedIPs {
 			return false
 		}
 	}
-	if record {
-		kept = append(kept, now)
+	switch {
+	case record:
+		s.recent[ip] = append(kept, now)
+	case len(kept) == 0:
+		delete(s.recent, ip) // a check alone leaves nothing behind
+	default:
+		s.recent[ip] = kept
 	}
-	s.recent[ip] = kept
 	return true
 }
 

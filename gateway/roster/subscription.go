@@ -120,6 +120,10 @@ func (s *Service) inbound(ctx context.Context, st *stanza.Stanza) {
 			it.Subscription = withFrom(it.Subscription, true)
 			deliver = false
 			s.autoReply(ctx, contact, user, "subscribed")
+		case it.PendingIn:
+			// Already asked and not answered: nothing changes, nothing is
+			// delivered again (RFC 6121 Appendix A.3.1).
+			return
 		default:
 			it.PendingIn, it.PendingInStanza = true, st.Raw
 		}

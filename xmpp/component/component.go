@@ -125,6 +125,14 @@ func (c *Conn) run(handle func(*stanza.Stanza) error) {
 				}
 				return
 			}
+			if el.Space == xmltok.NSStream && el.Local == "error" {
+				// The peer is closing with a stream error: nothing to answer.
+				if n, err := el.Node(); err == nil && len(n.Children) > 0 {
+					c.log.Info("peer closed the stream with an error", "condition", n.Children[0].Name.Local)
+				}
+				c.Close("")
+				return
+			}
 			st, err := fromComponent(el)
 			if err != nil {
 				c.log.Warn("bad stanza from component", "err", err)
