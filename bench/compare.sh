@@ -8,10 +8,15 @@
 #   bench/compare.sh            full run (5,000 idle sessions, 20 s per message scenario)
 #   bench/compare.sh -quick     smoke test, about a minute
 #   bench/compare.sh -n 10000 -servers "junction prosody" -out /tmp/results -keep
+#   bench/compare.sh -scenarios "muc-max muc-rate"   only the MUC fan-out runs
 #
+# Scenarios (-scenarios, default all): idle throughput rate logins muc-max
+# muc-rate; muc-max and muc-rate run once per room size in MUC_OCCUPANTS
+# (muc-max-100 names one run).
 # Scenario sizes can be overridden from the environment: N, PAIRS, WINDOW,
 # RATE, RATE_PAIRS, DURATION, WARMUP, IDLE_SETTLE, IDLE_HOLD, LOGINS,
-# LOGIN_ACCOUNTS, LOGIN_CONCURRENCY, CONCURRENCY, SERVER_CPU, LOAD_CPU.
+# LOGIN_ACCOUNTS, LOGIN_CONCURRENCY, CONCURRENCY, MUC_OCCUPANTS (default
+# "100 200"), MUC_WINDOW, MUC_RATE (delivered stanzas/s), SERVER_CPU, LOAD_CPU.
 # A run in which other processes took more than MAX_DISTURBANCE percent
 # (default 5) of either pinned CPU is repeated up to RETRIES times (default
 # 2) on a fresh server; if it stays disturbed, its figures are kept and
@@ -26,6 +31,7 @@ SERVERS="junction prosody ejabberd"
 QUICK=0
 KEEP=0
 OUT=""
+SCENARIOS="idle throughput rate logins muc-max muc-rate"
 
 usage() {
 	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -37,6 +43,7 @@ while [ $# -gt 0 ]; do
 	-n) N=$2; shift ;;
 	-servers) SERVERS=$2; shift ;;
 	-out) OUT=$2; shift ;;
+	-scenarios) SCENARIOS=$2; shift ;;
 	-keep) KEEP=1 ;;
 	-h | -help | --help) usage; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -52,16 +59,38 @@ else
 	: "${IDLE_SETTLE:=5s}" "${IDLE_HOLD:=5s}" "${LOGINS:=500}"
 fi
 : "${WINDOW:=16}" "${LOGIN_ACCOUNTS:=$LOGINS}" "${LOGIN_CONCURRENCY:=16}" "${CONCURRENCY:=32}"
+: "${MUC_OCCUPANTS:=100 200}" "${MUC_WINDOW:=16}" "${MUC_RATE:=5000}"
 : "${SERVER_CPU:=0}" "${LOAD_CPU:=1}" "${MAX_DISTURBANCE:=5}" "${RETRIES:=2}"
-ACCOUNTS=$N
-for a in $((2 * PAIRS)) $((2 * RATE_PAIRS)) "$LOGIN_ACCOUNTS"; do
-	[ "$a" -gt "$ACCOUNTS" ] && ACCOUNTS=$a
-done
 
 die() {
 	echo "compare.sh: $*" >&2
 	exit 1
 }
+
+# RUNS are the runs, with muc-max and muc-rate expanded per room size;
+# ACCOUNTS is how many accounts the largest of them needs.
+RUNS=()
+ACCOUNTS=1
+need() {
+	if [ "$1" -gt "$ACCOUNTS" ]; then ACCOUNTS=$1; fi
+}
+for sc in $SCENARIOS; do
+	case $sc in
+	idle) need "$N" ;;
+	throughput) need $((2 * PAIRS)) ;;
+	rate) need $((2 * RATE_PAIRS)) ;;
+	logins) need "$LOGIN_ACCOUNTS" ;;
+	muc-max | muc-rate)
+		for n in $MUC_OCCUPANTS; do
+			RUNS+=("$sc-$n")
+			need "$n"
+		done
+		continue
+		;;
+	*) die "unknown scenario $sc (want idle throughput rate logins muc-max muc-rate)" ;;
+	esac
+	RUNS+=("$sc")
+done
 
 # --- prerequisites -----------------------------------------------------------
 
@@ -212,6 +241,7 @@ start_junction() {
 data_dir: $dir/data
 hosts:
   - domain: $DOMAIN
+    muc: conference.$DOMAIN
 $1
 tls:
   cert_file: $TMP/cert.pem
@@ -254,7 +284,7 @@ start_prosody() {
 	mkdir -p "$dir/data" "$dir/certs"
 	PORT=$(free_port)
 	cat >"$dir/prosody.cfg.lua" <<EOF
--- Written by bench/compare.sh: c2s only, on loopback, TLS required.
+-- Written by bench/compare.sh: c2s and MUC only, on loopback, TLS required.
 run_as_root = true
 pidfile = "$dir/prosody.pid"
 data_path = "$dir/data"
@@ -276,6 +306,11 @@ storage = "internal"
 limits = { }
 ssl = { certificate = "$TMP/cert.pem"; key = "$TMP/key.pem" }
 VirtualHost "$DOMAIN"
+Component "conference.$DOMAIN" "muc"
+	restrict_room_creation = false
+	muc_room_default_history_length = 0
+	max_history_messages = 0
+	muc_tombstones = false
 EOF
 	start_server "$dir/stdout.log" /usr/bin/prosody --config "$dir/prosody.cfg.lua" -F
 	REGISTER=-register
@@ -289,7 +324,7 @@ start_ejabberd() {
 	libs=$(dirname "$(ls -d /usr/lib/*/ejabberd-[0-9]* | head -1)")
 	cat "$TMP/cert.pem" "$TMP/key.pem" >"$dir/bench.pem"
 	cat >"$dir/ejabberd.yml" <<EOF
-# Written by bench/compare.sh: c2s only, on loopback, TLS required.
+# Written by bench/compare.sh: c2s and MUC only, on loopback, TLS required.
 hosts:
   - $DOMAIN
 loglevel: warning
@@ -324,6 +359,22 @@ modules:
   mod_register:
     access: register
     ip_access: all
+  mod_muc:
+    host: conference.@HOST@
+    access: all
+    access_create: all
+    access_persistent: all
+    max_users: 5000
+    max_users_presence: 5000
+    max_user_conferences: 100
+    history_size: 0
+    min_message_interval: 0
+    min_presence_interval: 0
+    user_message_shaper: none
+    user_presence_shaper: none
+    default_room_options:
+      mam: false
+      persistent: false
 EOF
 	# erl directly rather than ejabberdctl, which switches to the ejabberd
 	# user and starts epmd: no distribution, so nothing else is left behind.
@@ -340,22 +391,24 @@ EOF
 
 # --- load --------------------------------------------------------------------
 
-# load SERVER SCENARIO FLAGS... runs junction-load pinned to LOAD_CPU and
-# returns its exit status: 3 means other processes disturbed the run.
+# load SERVER RUN FLAGS... runs junction-load pinned to LOAD_CPU and
+# returns its exit status: 3 means other processes disturbed the run. RUN
+# is the scenario, or for muc the scenario, mode and size (muc-max-100);
+# the result is saved as SERVER-RUN.json.
 load() {
-	local server=$1 scenario=$2 rc
+	local server=$1 run=$2 scenario=${2%%-*} rc
 	shift 2
-	echo "== $server $scenario" | tee -a "$OUT/summary.txt"
+	echo "== $server $run" | tee -a "$OUT/summary.txt"
 	set +e
 	taskset -c "$LOAD_CPU" "$LOADER" -addr "127.0.0.1:$PORT" -domain "$DOMAIN" \
 		-password "$PASSWORD" -mech "$MECH" -pid "$SRV_PID" -concurrency "$CONCURRENCY" \
-		-max-disturbance "$MAX_DISTURBANCE" -scenario "$scenario" -json "$OUT/$server-$scenario.json" \
-		"$@" 2>"$OUT/$server-$scenario.log" | tee -a "$OUT/summary.txt"
+		-max-disturbance "$MAX_DISTURBANCE" -scenario "$scenario" -json "$OUT/$server-$run.json" \
+		"$@" 2>"$OUT/$server-$run.log" | tee -a "$OUT/summary.txt"
 	rc=${PIPESTATUS[0]}
 	set -e
 	if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
-		echo "compare.sh: $server $scenario failed:" >&2
-		tail -5 "$OUT/$server-$scenario.log" >&2
+		echo "compare.sh: $server $run failed:" >&2
+		tail -5 "$OUT/$server-$run.log" >&2
 	fi
 	return "$rc"
 }
@@ -365,9 +418,14 @@ load() {
 # has just held and dropped N sessions can be slower than a fresh one
 # (Prosody 0.12 stays at a third of its message rate after 5,000 sessions
 # came and went), and each figure should not depend on the run before it.
+# The idle run registers every account the later runs use; without it,
+# every run registers the accounts it needs (an existing one is fine).
 run_server() {
-	local s=$1 pid scenario attempt rc
-	for scenario in idle throughput rate logins; do
+	local s=$1 pid scenario attempt rc reg regall=1
+	case " ${RUNS[*]} " in
+	*" idle "*) regall=0 ;;
+	esac
+	for scenario in "${RUNS[@]}"; do
 		for attempt in $(seq 0 "$RETRIES"); do
 			echo "compare.sh: starting $s (CPU $SERVER_CPU) for $scenario"
 			if ! "start_$s"; then
@@ -376,14 +434,25 @@ run_server() {
 			fi
 			pid=$SRV_PID
 			rc=0
+			reg=()
+			if [ "$regall" = 1 ] && [ -n "$REGISTER" ]; then
+				reg=("$REGISTER")
+			fi
 			case $scenario in
 			idle)
-				# The idle run registers every account the later runs use.
 				load "$s" idle $REGISTER -accounts "$ACCOUNTS" -n "$N" -warmup "$IDLE_SETTLE" -duration "$IDLE_HOLD" || rc=$?
 				;;
-			throughput) load "$s" throughput -pairs "$PAIRS" -window "$WINDOW" -warmup "$WARMUP" -duration "$DURATION" || rc=$? ;;
-			rate) load "$s" rate -pairs "$RATE_PAIRS" -rate "$RATE" -warmup "$WARMUP" -duration "$DURATION" || rc=$? ;;
-			logins) load "$s" logins -n "$LOGINS" -accounts "$LOGIN_ACCOUNTS" -concurrency "$LOGIN_CONCURRENCY" -warmup 1s || rc=$? ;;
+			throughput) load "$s" throughput "${reg[@]}" -pairs "$PAIRS" -window "$WINDOW" -warmup "$WARMUP" -duration "$DURATION" || rc=$? ;;
+			rate) load "$s" rate "${reg[@]}" -pairs "$RATE_PAIRS" -rate "$RATE" -warmup "$WARMUP" -duration "$DURATION" || rc=$? ;;
+			logins) load "$s" logins "${reg[@]}" -n "$LOGINS" -accounts "$LOGIN_ACCOUNTS" -concurrency "$LOGIN_CONCURRENCY" -warmup 1s || rc=$? ;;
+			muc-max-*)
+				load "$s" "$scenario" "${reg[@]}" -occupants "${scenario##*-}" -window "$MUC_WINDOW" \
+					-warmup "$WARMUP" -duration "$DURATION" || rc=$?
+				;;
+			muc-rate-*)
+				load "$s" "$scenario" "${reg[@]}" -occupants "${scenario##*-}" -rate "$MUC_RATE" \
+					-warmup "$WARMUP" -duration "$DURATION" || rc=$?
+				;;
 			esac
 			stop "$pid"
 			if [ "$rc" = 3 ] && [ "$attempt" -lt "$RETRIES" ]; then
@@ -411,8 +480,11 @@ run_server() {
 	[ -x /usr/bin/prosody ] && echo "prosody $(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
 	[ -x /usr/bin/erl ] && echo "ejabberd $(dpkg-query -W -f '${Version}' ejabberd 2>/dev/null)"
 	echo "servers on CPU $SERVER_CPU, junction-load on CPU $LOAD_CPU; $MECH over STARTTLS"
+	echo "runs: ${RUNS[*]}"
 	echo "idle: N=$N (settle $IDLE_SETTLE, hold $IDLE_HOLD); throughput: $PAIRS pairs, window $WINDOW;" \
 		"rate: $RATE msgs/s over $RATE_PAIRS pairs; $DURATION measured after $WARMUP warmup; logins: $LOGINS"
+	echo "muc: one room of $MUC_OCCUPANTS occupants, one sender; max: $MUC_WINDOW messages in flight;" \
+		"rate: $MUC_RATE delivered stanzas/s"
 } | tee "$OUT/summary.txt"
 
 for s in $SERVERS; do

@@ -50,9 +50,12 @@ func (b bound) met(r float64) bool {
 	return r >= b.ratio
 }
 
-// figures are the rows, with the targets of issue 4 for Junction against
-// Prosody and ejabberd.
-var figures = []figure{
+// figures are the rows, with the targets of issue 4 (and, for the MUC
+// rows, issue 5) for Junction against Prosody and ejabberd.
+var figures = append(imFigures, mucFigures(100, 200)...)
+
+// imFigures are the rows of the one-to-one scenarios.
+var imFigures = []figure{
 	{name: "idle KB/session", scenario: scenarioIdle, format: "%.1f",
 		get:    func(r *Result) (float64, bool) { return idleKB(r) },
 		target: map[string]bound{"prosody": {0.5, true}}},
@@ -126,6 +129,76 @@ var figures = []figure{
 			}
 			return 0, false
 		}},
+}
+
+// mucResultName is the name under which compare.sh saves a muc run:
+// DIR/SERVER-muc-max-100.json for max rate with 100 occupants,
+// DIR/SERVER-muc-rate-200.json for a fixed rate with 200.
+func mucResultName(mode string, occupants int) string {
+	return fmt.Sprintf("%s-%s-%d", scenarioMUC, mode, occupants)
+}
+
+// mucFigures are the rows of the muc runs for each room size, with the
+// targets of issue 5: a max delivered rate of at least 3× Prosody's and
+// 1.5× ejabberd's, and a p99 at the fixed rate no higher than ejabberd's.
+func mucFigures(sizes ...int) []figure {
+	get := func(f func(*MUCResult) float64) func(*Result) (float64, bool) {
+		return func(r *Result) (float64, bool) {
+			if r.MUC == nil {
+				return 0, false
+			}
+			return f(r.MUC), true
+		}
+	}
+	var out []figure
+	for _, n := range sizes {
+		mx, rt := mucResultName("max", n), mucResultName("rate", n)
+		out = append(out,
+			figure{name: fmt.Sprintf("muc%d max deliv/s", n), scenario: mx, format: "%.0f",
+				get:    get(func(m *MUCResult) float64 { return m.DeliveredPerSec }),
+				target: map[string]bound{"prosody": {3, false}, "ejabberd": {1.5, false}}},
+			figure{name: fmt.Sprintf("muc%d max p99 ms", n), scenario: mx, format: "%.2f",
+				get: get(func(m *MUCResult) float64 { return m.Latency.P99 })},
+			figure{name: fmt.Sprintf("muc%d max CPU %%", n), scenario: mx, format: "%.0f", get: cpuPercent},
+			figure{name: fmt.Sprintf("muc%d max tool CPU %%", n), scenario: mx, format: "%.0f", noRatio: true, get: toolPercent},
+			figure{name: fmt.Sprintf("muc%d rate deliv/s", n), scenario: rt, format: "%.0f",
+				get: get(func(m *MUCResult) float64 { return m.DeliveredPerSec })},
+			figure{name: fmt.Sprintf("muc%d rate p50 ms", n), scenario: rt, format: "%.3f",
+				get: get(func(m *MUCResult) float64 { return m.Latency.P50 })},
+			figure{name: fmt.Sprintf("muc%d rate p99 ms", n), scenario: rt, format: "%.3f",
+				get:    get(func(m *MUCResult) float64 { return m.Latency.P99 }),
+				target: map[string]bound{"ejabberd": {1, true}}},
+			figure{name: fmt.Sprintf("muc%d rate max ms", n), scenario: rt, format: "%.2f",
+				get: get(func(m *MUCResult) float64 { return m.Latency.Max })},
+			figure{name: fmt.Sprintf("muc%d rate CPU %%", n), scenario: rt, format: "%.0f", get: cpuPercent},
+		)
+	}
+	return out
+}
+
+// toolPercent is the load tool's own share of its pinned CPU.
+func toolPercent(r *Result) (float64, bool) {
+	if d := r.Server.disturbance(); d != nil {
+		return d.LoadPercent, true
+	}
+	return 0, false
+}
+
+// resultNames are the SERVER-NAME.json names the comparison reads: the
+// scenarios, and the names of the runs the figures ask for.
+func resultNames() []string {
+	out := append([]string(nil), scenarioNames...)
+	seen := map[string]bool{}
+	for _, n := range out {
+		seen[n] = true
+	}
+	for _, f := range figures {
+		if f.scenario != anyScenario && !seen[f.scenario] {
+			seen[f.scenario] = true
+			out = append(out, f.scenario)
+		}
+	}
+	return out
 }
 
 // anyScenario makes a figure the largest of its value over all scenarios.
@@ -203,7 +276,7 @@ func loadResults(dir string, names []string) (map[string]map[string]*Result, err
 	found := 0
 	for _, n := range names {
 		out[n] = map[string]*Result{}
-		for _, sc := range scenarioNames {
+		for _, sc := range resultNames() {
 			b, err := os.ReadFile(filepath.Join(dir, n+"-"+sc+".json"))
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

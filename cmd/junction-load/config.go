@@ -19,6 +19,7 @@ const (
 	maxDuration    = 2 * time.Hour
 	maxConcurrency = 10000
 	maxBodyBytes   = 64 << 10
+	maxOccupants   = 10000
 	// drainTimeout bounds the wait for messages still in flight at the end.
 	drainTimeout = 5 * time.Second
 )
@@ -29,10 +30,11 @@ const (
 	scenarioThroughput = "throughput"
 	scenarioRate       = "rate"
 	scenarioLogins     = "logins"
+	scenarioMUC        = "muc"
 )
 
 // scenarioNames lists the scenarios for usage and errors.
-var scenarioNames = []string{scenarioIdle, scenarioThroughput, scenarioRate, scenarioLogins}
+var scenarioNames = []string{scenarioIdle, scenarioThroughput, scenarioRate, scenarioLogins, scenarioMUC}
 
 // Config is one run of the load tool. The flags fill it; tests build it
 // directly.
@@ -50,8 +52,11 @@ type Config struct {
 	Scenario    string
 	Sessions    int           // idle: sessions to hold; logins: logins to make
 	Pairs       int           // throughput and rate: sender/receiver pairs
-	Window      int           // throughput: messages in flight per pair
-	Rate        float64       // rate: total messages per second over all senders
+	Window      int           // throughput: messages in flight per pair; muc: messages in flight
+	Rate        float64       // rate: total messages per second over all senders; muc: delivered stanzas per second, 0 for max rate
+	Occupants   int           // muc: sessions in the room, the sender included
+	Room        string        // muc: the room's localpart
+	MUCDomain   string        // muc: the MUC service's domain; "" means conference.<Domain>
 	BodyBytes   int           // bytes in each message body
 	Duration    time.Duration // measured time, after the warmup
 	Warmup      time.Duration // time before measuring (idle: settle time before RSS is read)
@@ -85,6 +90,8 @@ func defaultConfig() Config {
 		Pairs:       50,
 		Window:      16,
 		Rate:        5000,
+		Occupants:   100,
+		Room:        "bench",
 		BodyBytes:   64,
 		Duration:    20 * time.Second,
 		Warmup:      3 * time.Second,
@@ -114,7 +121,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Sessions, "n", cfg.Sessions, "idle: sessions to hold; logins: logins to make")
 	fs.IntVar(&cfg.Pairs, "pairs", cfg.Pairs, "throughput, rate: sender/receiver session pairs")
 	fs.IntVar(&cfg.Window, "window", cfg.Window, "throughput: messages in flight per pair")
-	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "rate: total messages per second")
+	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "rate: total messages per second; muc: delivered stanzas per second (without it, muc runs at max rate)")
+	fs.IntVar(&cfg.Occupants, "occupants", cfg.Occupants, "muc: occupants of the room, the sender included")
+	fs.StringVar(&cfg.Room, "room", cfg.Room, "muc: the room's `localpart`")
+	fs.StringVar(&cfg.MUCDomain, "muc-domain", "", "muc: the MUC service's `domain` (default conference.<domain>)")
 	fs.IntVar(&cfg.BodyBytes, "body", cfg.BodyBytes, "message body `bytes`")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured time after the warmup (idle: how long sessions are held)")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "time before measuring (idle: settle time before RSS is read)")
@@ -131,6 +141,13 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.Scenario == scenarioMUC {
+		rateSet := false
+		fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+		if !rateSet {
+			cfg.Rate = 0 // max rate with -window in flight
+		}
 	}
 	return cfg, nil
 }
@@ -206,6 +223,23 @@ func (c *Config) validate() error {
 		}
 		if c.Scenario == scenarioRate && (c.Rate <= 0 || c.Rate > maxRate) {
 			bad("-rate %v: want more than 0 and at most %d", c.Rate, maxRate)
+		}
+	case scenarioMUC:
+		if c.Occupants < 2 || c.Occupants > maxOccupants {
+			bad("-occupants %d: want 2 to %d", c.Occupants, maxOccupants)
+		}
+		need = c.Occupants
+		if c.Rate < 0 || c.Rate > maxRate {
+			bad("-rate %v: want 0 (max rate) to %d", c.Rate, maxRate)
+		}
+		if c.Rate == 0 && (c.Window < 1 || c.Window > maxWindow) {
+			bad("-window %d: want 1 to %d", c.Window, maxWindow)
+		}
+		if c.Room == "" || strings.ContainsAny(c.Room, "@/ '\"<>&") {
+			bad("-room %q: want a plain localpart", c.Room)
+		}
+		if c.MUCDomain == "" {
+			c.MUCDomain = "conference." + c.Domain
 		}
 	default:
 		bad("-scenario %q: want one of %s", c.Scenario, strings.Join(scenarioNames, ", "))

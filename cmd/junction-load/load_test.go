@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -194,7 +195,7 @@ func TestFailures(t *testing.T) {
 		{name: "connection refused", change: func(c *Config) { c.Addr = closed }, wantErr: "connection refused"},
 		{name: "accounts too few", change: func(c *Config) { c.Accounts = 1 }, wantErr: "-accounts 1"},
 		{name: "bad pattern", change: func(c *Config) { c.UserPattern = "bench" }, wantErr: "-user-pattern"},
-		{name: "bad scenario", change: func(c *Config) { c.Scenario = "muc" }, wantErr: "-scenario"},
+		{name: "bad scenario", change: func(c *Config) { c.Scenario = "bogus" }, wantErr: "-scenario"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(srv, scenarioIdle)
@@ -307,6 +308,11 @@ func TestCompare(t *testing.T) {
 		Server: &ServerStats{Disturbance: &Disturbance{ServerOther: 1.5, LoadOther: 7, LoadPercent: 60}}})
 	write("prosody-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 10000}})
 	write("ejabberd-throughput", &Result{Scenario: scenarioThroughput, Messages: &MessageResult{MsgsPerSec: 32000}})
+	write("junction-muc-max-100", &Result{Scenario: scenarioMUC, MUC: &MUCResult{DeliveredPerSec: 300000}})
+	write("prosody-muc-max-100", &Result{Scenario: scenarioMUC, MUC: &MUCResult{DeliveredPerSec: 50000}})
+	write("ejabberd-muc-max-100", &Result{Scenario: scenarioMUC, MUC: &MUCResult{DeliveredPerSec: 250000}})
+	write("junction-muc-rate-200", &Result{Scenario: scenarioMUC, MUC: &MUCResult{Latency: Percentiles{P99: 2}}})
+	write("ejabberd-muc-rate-200", &Result{Scenario: scenarioMUC, MUC: &MUCResult{Latency: Percentiles{P99: 4}}})
 	write("junction-idle", &Result{Scenario: scenarioIdle, Idle: &IdleResult{KBPerSession: 30}, Server: &ServerStats{RSSAfterKB: 1024}})
 	write("prosody-idle", &Result{Scenario: scenarioIdle, Idle: &IdleResult{KBPerSession: 50}, Server: &ServerStats{RSSAfterKB: 2048}})
 
@@ -328,6 +334,9 @@ func TestCompare(t *testing.T) {
 		{"disturbance %", "7.0 - - - -"},
 		{"rate p99 ms", "- - - - -"},
 		{"throughput tool CPU %", "60 - - - -"},
+		{"muc100 max deliv/s", "300000 50000 250000 6.00 (≥3 met) 1.20 (≥1.5 MISSED)"},
+		{"muc200 rate p99 ms", "2.000 - 4.000 - 0.50 (≤1 met)"},
+		{"muc200 max deliv/s", "- - - - -"},
 	} {
 		if got := rows[tc.row]; got != tc.want {
 			t.Errorf("row %q: got %q, want %q", tc.row, got, tc.want)
@@ -335,5 +344,97 @@ func TestCompare(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"compare", t.TempDir()}, &out, &errOut); code != 1 {
 		t.Errorf("empty directory: got exit %d, want 1", code)
+	}
+}
+
+func TestMUC(t *testing.T) {
+	const occupants = 20
+	srv := gatewaytest.Start(t, func(c *config.Config) { c.Hosts[0].MUC = "conference.localhost" })
+	for i := range occupants {
+		srv.AddUser(t, "bench"+strconv.Itoa(i), testPassword)
+	}
+	for _, tc := range []struct {
+		name string
+		rate float64 // delivered stanzas/s; 0 for max rate
+		room string
+	}{
+		{name: "max rate", room: "max"},
+		{name: "fixed rate", rate: 2000, room: "fixed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(srv, scenarioMUC)
+			cfg.Occupants = occupants
+			cfg.Rate = tc.rate
+			cfg.Room = tc.room
+			r, err := runScenario(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			m := r.MUC
+			if m == nil {
+				t.Fatal("got no MUC result")
+			}
+			if m.Room != tc.room+"@conference.localhost" {
+				t.Errorf("got room %q, want %s@conference.localhost", m.Room, tc.room)
+			}
+			if m.Lost != 0 || m.Errors != 0 {
+				t.Errorf("got %d lost and %d errors, want none", m.Lost, m.Errors)
+			}
+			if m.Delivered == 0 || m.DeliveredPerSec <= 0 {
+				t.Fatalf("got %d delivered (%.0f/s), want some", m.Delivered, m.DeliveredPerSec)
+			}
+			if tc.rate > 0 {
+				// 2000/s to 20 occupants is 100 msgs/s: 100 in the measured second.
+				if m.Sent < 98 || m.Sent > 102 {
+					t.Errorf("got %d sent in the measured second, want 100±2", m.Sent)
+				}
+				if m.Latency.Count != uint64(m.Sent*occupants) {
+					t.Errorf("got %d latency samples, want one per occupant per message sent (%d)", m.Latency.Count, m.Sent*occupants)
+				}
+			} else if m.Latency.Count != uint64(m.Delivered) {
+				t.Errorf("got %d latency samples, want one per delivered stanza (%d)", m.Latency.Count, m.Delivered)
+			}
+			checkLatency(t, m.Latency)
+			var sb strings.Builder
+			r.summary(&sb)
+			if !strings.Contains(sb.String(), "stanzas/s") {
+				t.Errorf("got summary %q, want delivered stanzas/s in it", sb.String())
+			}
+		})
+	}
+}
+
+func TestMUCFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantRate   float64
+		wantDomain string
+		wantErr    string
+	}{
+		{name: "max rate by default", args: []string{"-scenario", "muc"}, wantDomain: "conference.example.org"},
+		{name: "fixed rate", args: []string{"-scenario", "muc", "-rate", "5000", "-muc-domain", "rooms.example.org"}, wantRate: 5000, wantDomain: "rooms.example.org"},
+		{name: "one occupant", args: []string{"-scenario", "muc", "-occupants", "1"}, wantErr: "-occupants 1"},
+		{name: "bad room", args: []string{"-scenario", "muc", "-room", "a@b"}, wantErr: "-room"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-domain", "example.org", "-password", "x"}, tc.args...)
+			cfg, err := parseFlags(args, io.Discard)
+			if err == nil {
+				err = cfg.validate()
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if cfg.Rate != tc.wantRate || cfg.MUCDomain != tc.wantDomain || cfg.Accounts != 100 {
+				t.Errorf("got rate %v, MUC domain %q, %d accounts; want %v, %q, 100", cfg.Rate, cfg.MUCDomain, cfg.Accounts, tc.wantRate, tc.wantDomain)
+			}
+		})
 	}
 }

@@ -13,6 +13,11 @@
 //	            schedule; latency counts from the scheduled send time
 //	logins      -n logins, -concurrency at a time: logins/s and, with -pid,
 //	            the server's CPU time per login
+//	muc         -occupants sessions join one room (-room on -muc-domain, the
+//	            first creates it as an instant room) and one of them sends
+//	            groupchat messages: with -window messages in flight (max
+//	            rate) or at -rate delivered stanzas/s; delivered stanzas/s
+//	            (one per occupant per message) and latency at every occupant
 //
 // "junction-load compare DIR" prints a table of the results saved as
 // DIR/SERVER-SCENARIO.json (with -json), one column per server and the
@@ -39,7 +44,7 @@ import (
 	"syscall"
 )
 
-const usage = `usage: junction-load -addr HOST:PORT -domain DOMAIN -password PW [-register] -scenario idle|throughput|rate|logins [flags]
+const usage = `usage: junction-load -addr HOST:PORT -domain DOMAIN -password PW [-register] -scenario idle|throughput|rate|logins|muc [flags]
        junction-load compare [-servers junction,prosody,ejabberd] DIR
 
 `

@@ -24,6 +24,7 @@ type Result struct {
 	Idle     *IdleResult    `json:"idle,omitempty"`
 	Messages *MessageResult `json:"messages,omitempty"`
 	Logins   *LoginResult   `json:"logins,omitempty"`
+	MUC      *MUCResult     `json:"muc,omitempty"`
 }
 
 // ServerStats is what /proc said about the server process (-pid).
@@ -90,6 +91,34 @@ type MessageResult struct {
 	Latency Percentiles `json:"latency"`
 }
 
+// MUCResult is the muc scenario's outcome. One groupchat message to a
+// room of N occupants is N delivered stanzas, the sender's reflection
+// included.
+type MUCResult struct {
+	Room        string  `json:"room"`
+	Occupants   int     `json:"occupants"`
+	Window      int     `json:"window,omitempty"`      // max rate: messages in flight
+	TargetRate  float64 `json:"target_rate,omitempty"` // fixed rate: delivered stanzas/s
+	BodyBytes   int     `json:"body_bytes"`
+	JoinSeconds float64 `json:"join_seconds"` // connected sessions joining, the room's creation included
+
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	MeasuredSeconds float64 `json:"measured_seconds"`
+	// Sent counts messages the sender sent in the measured period (fixed
+	// rate: scheduled in it); Delivered counts the copies occupants
+	// received during it.
+	Sent            int64   `json:"sent"`
+	Delivered       int64   `json:"delivered"`
+	DeliveredPerSec float64 `json:"delivered_per_sec"` // Delivered / MeasuredSeconds
+	// Lost counts copies still not received when the run ended (after
+	// waiting up to 5 s); Errors counts message stanzas of type error.
+	Lost   int64 `json:"lost"`
+	Errors int64 `json:"errors"`
+	// Latency is from send (fixed rate: the scheduled send time) to each
+	// occupant's receipt, as for MessageResult.
+	Latency Percentiles `json:"latency"`
+}
+
 // LoginResult is the logins scenario's outcome.
 type LoginResult struct {
 	Logins       int         `json:"logins"`
@@ -143,6 +172,18 @@ func (r *Result) summary(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  delivered       %d in %.1fs: %.0f msgs/s (sent %d, lost %d, errors %d)\n",
 			m.Delivered, m.MeasuredSeconds, m.MsgsPerSec, m.Sent, m.Lost, m.Errors)
+		writeLatency(w, "latency", m.Latency)
+	}
+	if m := r.MUC; m != nil {
+		if m.TargetRate > 0 {
+			fmt.Fprintf(w, "  load            %d occupants in %s at %.0f delivered/s (%.1f msgs/s), %d-byte bodies\n",
+				m.Occupants, m.Room, m.TargetRate, m.TargetRate/float64(m.Occupants), m.BodyBytes)
+		} else {
+			fmt.Fprintf(w, "  load            %d occupants in %s, %d messages in flight, %d-byte bodies\n", m.Occupants, m.Room, m.Window, m.BodyBytes)
+		}
+		fmt.Fprintf(w, "  joined          in %.1fs\n", m.JoinSeconds)
+		fmt.Fprintf(w, "  delivered       %d in %.1fs: %.0f stanzas/s (sent %d msgs, lost %d, errors %d)\n",
+			m.Delivered, m.MeasuredSeconds, m.DeliveredPerSec, m.Sent, m.Lost, m.Errors)
 		writeLatency(w, "latency", m.Latency)
 	}
 	if l := r.Logins; l != nil {

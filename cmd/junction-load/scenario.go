@@ -33,6 +33,8 @@ func runScenario(ctx context.Context, cfg Config) (*Result, error) {
 		r, err = runMessages(ctx, d)
 	case scenarioLogins:
 		r, err = runLogins(ctx, d)
+	case scenarioMUC:
+		r, err = runMUC(ctx, d)
 	default:
 		return nil, fmt.Errorf("unknown scenario %q", cfg.Scenario)
 	}
