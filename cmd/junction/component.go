@@ -39,6 +39,9 @@ func cmdComponent(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return err
 	}
+	if verb == "list" && out == "" {
+		out = "no components configured (hosts[].muc, components.external)\n"
+	}
 	fmt.Fprint(stdout, out)
 	return nil
 }
