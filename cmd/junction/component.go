@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"junction/config"
 	"junction/gateway"
@@ -39,7 +40,7 @@ func cmdComponent(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return err
 	}
-	if verb == "list" && out == "" {
+	if verb == "list" && strings.TrimSpace(out) == "" {
 		out = "no components configured (hosts[].muc, components.external)\n"
 	}
 	fmt.Fprint(stdout, out)
