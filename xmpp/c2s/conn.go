@@ -283,6 +283,8 @@ func (c *Conn) readLoop() {
 		}
 	}()
 	c.rd.session(c.srv.cfg.IdleTimeout, c.pingOnIdle)
+	// An idle session holds no read buffer (TLS keeps what has arrived).
+	c.dec.SetReleaseIdle(true)
 	h := c.srv.cfg.Handler
 	for {
 		el, err := c.dec.ReadElement()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Defaults and buffer sizes.
@@ -128,7 +129,23 @@ type Decoder struct {
 	topAttrs []attrRec // the top-level start tag's attributes, taken from the scanner
 	scratch  []byte    // decoded top-level attribute values
 	cache    strCache
+
+	releaseIdle bool    // give the read buffer back while waiting for input
+	one         [1]byte // where an idle decoder waits for input
 }
+
+// idleBufs holds read buffers of idle decoders.
+var idleBufs = sync.Pool{New: func() any {
+	b := make([]byte, initialBufSize)
+	return &b
+}}
+
+// SetReleaseIdle makes the decoder give its read buffer back to a shared
+// pool whenever everything read has been consumed, and wait for the next
+// input with a one-byte read: an idle connection then holds no read buffer.
+// The reader must return buffered data without blocking once data has
+// arrived (as a tls.Conn or a net.Conn do).
+func (d *Decoder) SetReleaseIdle(on bool) { d.releaseIdle = on }
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, opt Options) *Decoder {
@@ -193,6 +210,37 @@ func (d *Decoder) fail(err error) error {
 	return err
 }
 
+// fillIdle waits for input with nothing buffered: the read buffer goes back
+// to the pool during the wait, and the first byte lands in d.one.
+func (d *Decoder) fillIdle() error {
+	d.off += int64(d.w)
+	d.r, d.w = 0, 0
+	if d.buf != nil && cap(d.buf) == initialBufSize {
+		b := d.buf[:initialBufSize]
+		idleBufs.Put(&b)
+	}
+	d.buf = nil
+	for range maxEmptyReads {
+		n, err := d.rd.Read(d.one[:])
+		if n > 0 {
+			d.buf = *idleBufs.Get().(*[]byte)
+			d.buf[0] = d.one[0]
+			d.w = 1
+			if err != nil {
+				d.readErr = err
+			}
+			return nil
+		}
+		if err != nil {
+			if err == io.EOF {
+				return io.EOF
+			}
+			return fmt.Errorf("xmltok: reading stream: %w", err)
+		}
+	}
+	return io.ErrNoProgress
+}
+
 // fill reads more input into buf[w:], keeping buf[r:w]; it may move that
 // data to the front of buf or into a larger buf, up to MaxElementBytes +
 // minRead.
@@ -200,6 +248,12 @@ func (d *Decoder) fill() error {
 	if err := d.readErr; err != nil {
 		d.readErr = nil
 		return err
+	}
+	if d.releaseIdle && d.r == d.w {
+		return d.fillIdle()
+	}
+	if d.buf == nil {
+		d.buf = *idleBufs.Get().(*[]byte)
 	}
 	if len(d.buf)-d.w < minFree && d.r > 0 {
 		n := copy(d.buf, d.buf[d.r:d.w])

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -581,6 +582,50 @@ func TestBufferedMarkup(t *testing.T) {
 			}
 			if got := d.BufferedMarkup(); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReleaseIdle: a decoder that gives its buffer back between elements
+// reads exactly what one that keeps it reads, whatever the read sizes.
+func TestReleaseIdle(t *testing.T) {
+	in := "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>" +
+		"<message to='a@example.org' id='1'><body>one &amp; two</body></message> \n " +
+		"<presence/><iq type='get' id='2'><query xmlns='jabber:iq:roster'/></iq>" +
+		"<message><body>" + strings.Repeat("x", 5000) + "</body></message>   " +
+		"<message to='b@example.org'><body>last</body></message></stream:stream>"
+	decode := func(r io.Reader, release bool) []string {
+		d := NewDecoder(r, Options{})
+		d.SetReleaseIdle(release)
+		if _, err := d.ReadStreamHeader(); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for {
+			el, err := d.ReadElement()
+			if errors.Is(err, ErrStreamEnd) {
+				return out
+			}
+			if err != nil {
+				t.Fatalf("release=%v: %v", release, err)
+			}
+			out = append(out, fmt.Sprintf("%d:%s", d.InputOffset(), el.Raw))
+		}
+	}
+	want := decode(strings.NewReader(in), false)
+	for _, tc := range []struct {
+		name string
+		r    func() io.Reader
+	}{
+		{"whole", func() io.Reader { return strings.NewReader(in) }},
+		{"one byte", func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) }},
+		{"half", func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decode(tc.r(), true)
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %q\nwant %q", got, want)
 			}
 		})
 	}
