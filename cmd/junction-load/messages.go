@@ -261,33 +261,7 @@ func runMessages(ctx context.Context, d *dialer) (*Result, error) {
 		}
 	}
 
-	measure := func() (procSample, procSample, error) {
-		if err := sleepCtx(ctx, time.Duration(run.warmEnd-run.now())); err != nil {
-			return procSample{}, procSample{}, err
-		}
-		from, err := w.sample()
-		if err != nil {
-			return from, procSample{}, err
-		}
-		for {
-			left := time.Duration(run.end - run.now())
-			if left <= 0 {
-				break
-			}
-			if err := sleepCtx(ctx, min(left, sampleEvery)); err != nil {
-				return from, procSample{}, err
-			}
-			if err := sessionsErr(ss); err != nil {
-				return from, procSample{}, err
-			}
-			if _, err := w.sample(); err != nil {
-				return from, procSample{}, err
-			}
-		}
-		to, err := w.sample()
-		return from, to, err
-	}
-	from, to, err := measure()
+	from, to, err := measurePeriod(ctx, w, ss, run.warmEnd, run.end, run.now)
 	run.stopped.Store(true)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package c2s
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -466,17 +467,7 @@ func (c *Conn) pingOnIdle() {
 }
 
 func isSessionIQ(raw []byte) bool {
-	return containsString(raw, stream.NSSession)
-}
-
-func containsString(b []byte, s string) bool {
-	n := len(s)
-	for i := 0; i+n <= len(b); i++ {
-		if string(b[i:i+n]) == s {
-			return true
-		}
-	}
-	return false
+	return bytes.Contains(raw, []byte(stream.NSSession))
 }
 
 var errIdle = errors.New("c2s: idle timeout")

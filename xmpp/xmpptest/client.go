@@ -210,7 +210,7 @@ func (c *Client) Auth(mech, user, password string) error {
 	var cb sasl.ChannelBinding
 	if tc, ok := c.Conn.(*tls.Conn); ok && strings.HasSuffix(mech, "-PLUS") {
 		cs := tc.ConnectionState()
-		cb = clientBinding(&cs)
+		cb = sasl.ClientBindingFromTLS(&cs)
 	}
 	cl := sasl.NewClient(mech, user, password, cb)
 	out, err := cl.Step(nil)
@@ -260,12 +260,6 @@ func enc(b []byte) string {
 		return "="
 	}
 	return base64.StdEncoding.EncodeToString(b)
-}
-
-// clientBinding computes the channel binding data the client side sees;
-// it equals the server's for the same connection.
-func clientBinding(cs *tls.ConnectionState) sasl.ChannelBinding {
-	return sasl.ClientBindingFromTLS(cs)
 }
 
 // Bind binds resource ("" lets the server choose).
